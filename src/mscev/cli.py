@@ -1,0 +1,222 @@
+"""The `mscev` command: a thin layer that parses arguments, calls a pipeline stage, prints, and exits.
+
+Exit codes: 0 ok; 1 the data does not conform, is inconsistent, or a check failed; 2 usage or runtime error.
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mscev import __version__
+from mscev.errors import MscevError
+from mscev.paths import DEFAULT_BUILD_DIR
+
+app = typer.Typer(
+    name="mscev",
+    help="Knowledge graph of extracellular vesicles from mesenchymal stem cells: build, validate, reason, query.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ExtraFiles = Annotated[Optional[list[Path]], typer.Argument(help="Extra Turtle files (a curator's draft) to include.")]
+BuildDir = Annotated[Path, typer.Option("--out", help="Build folder.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"mscev {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """mscev: build, validate, reason over and query the MSC-EV knowledge graph."""
+
+
+def _fail_on_invalid(report) -> None:
+    if report.conforms:
+        return
+    _print_validation(report, err)
+    err.print(f"[red]The graph does not conform: {len(report.violations)} violation(s).[/red]")
+    raise typer.Exit(1)
+
+
+def _print_validation(report, console: Console) -> None:
+    if not report.results:
+        console.print("[green]Conforms: no violations, no warnings.[/green]")
+        return
+    table = Table(title=f"{len(report.violations)} violation(s), {len(report.warnings)} warning(s)", show_lines=False)
+    for column in ("severity", "file", "focus node", "path", "message"):
+        table.add_column(column, overflow="fold")
+    for r in sorted(report.results, key=lambda r: (r.severity != "Violation", r.file, r.focus, r.path)):
+        style = "red" if r.severity == "Violation" else "yellow"
+        table.add_row(f"[{style}]{r.severity}[/{style}]", *(escape(x) for x in (r.file, r.focus, r.path, r.message)))
+    console.print(table)
+
+
+@app.command()
+def build(
+    out_dir: BuildDir = DEFAULT_BUILD_DIR,
+    no_reason: Annotated[bool, typer.Option("--no-reason", help="Skip the OWL reasoner.")] = False,
+) -> None:
+    """Load, validate and reason over the graph, and write build/ (graph, inferences, report, store)."""
+    from mscev.build import build as run_build
+
+    with err.status("building…") as status:
+        result = run_build(out_dir, use_reasoner=not no_reason, on_stage=lambda stage: status.update(f"{stage}…"))
+    _fail_on_invalid(result.report)
+    if result.reasoning and not result.reasoning.consistent:
+        err.print("[red]The graph is inconsistent (HermiT); run `mscev reason` for details.[/red]")
+        raise typer.Exit(1)
+    if result.report.warnings:
+        out.print(f"[yellow]{len(result.report.warnings)} warning(s): see {out_dir / 'validation.txt'} "
+                  "or run `mscev validate`.[/yellow]")
+    if result.reasoning is None:
+        why = "--no-reason" if no_reason else "Java not found"
+        out.print(f"[yellow]Reasoner not run ({why}).[/yellow]")
+    table = Table(title=f"mscev build → {out_dir}")
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for key, value in result.counts.items():
+        table.add_row(key, str(value))
+    for stage, seconds in result.seconds.items():
+        table.add_row(f"time: {stage} (s)", f"{seconds:.2f}")
+    out.print(table)
+
+
+@app.command()
+def validate(extra: ExtraFiles = None) -> None:
+    """Validate the graph (plus EXTRA files) against the SHACL shapes; report with files and focus nodes."""
+    from mscev.load import load_graph
+    from mscev.validate import validate as run_validate
+
+    report = run_validate(load_graph(extra or []))
+    _print_validation(report, out)
+    raise typer.Exit(0 if report.conforms else 1)
+
+
+@app.command()
+def reason(extra: ExtraFiles = None) -> None:
+    """Run HermiT over the ontology and data (plus EXTRA files): consistency and inferred facts."""
+    from mscev.load import load_graph
+    from mscev.reason import reason as run_reason
+
+    loaded = load_graph(extra or [])
+    result = run_reason(loaded.graph)
+    if not result.consistent:
+        err.print("[red]Inconsistent: the ontology and data contradict each other.[/red]")
+        if result.explanation:
+            err.print(result.explanation)
+        raise typer.Exit(1)
+    out.print(f"[green]Consistent[/green] ({result.seconds:.1f} s): {len(result.inferred)} inferred triples, "
+              f"{result.inferred_types} inferred class memberships, {len(result.unsatisfiable)} unsatisfiable classes.")
+    for iri in result.unsatisfiable:
+        out.print(f"  unsatisfiable: {iri}")
+
+
+@app.command()
+def query(
+    name: Annotated[Optional[str], typer.Argument(help="Stored query name, or a .rq file.")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="key=value (repeatable).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, tsv or json.")] = "table",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write results to this file.")] = None,
+    list_queries: Annotated[bool, typer.Option("--list", help="List the stored queries.")] = False,
+    build_dir: Annotated[Path, typer.Option("--build", help="Build folder holding the store.")] = DEFAULT_BUILD_DIR,
+) -> None:
+    """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store."""
+    from mscev import render
+    from mscev.query import open_store, run_query, stored_queries
+
+    if list_queries:
+        out.print(render.catalogue(stored_queries()))
+        return
+    if not name:
+        raise MscevError("name a stored query (see `mscev query --list`) or a .rq file")
+    values = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise MscevError(f"--param {item!r}: write it as key=value")
+        values[key.strip()] = value
+    store = open_store(build_dir)
+    results = run_query(name, values, store=store)
+    render.emit(results, fmt, out_file, out, label=render.labeler(store))
+
+
+@app.command()
+def stats(build_dir: Annotated[Path, typer.Option("--build", help="Build folder.")] = DEFAULT_BUILD_DIR) -> None:
+    """Counts of what the built graph holds."""
+    summary = build_dir / "summary.json"
+    if not summary.is_file():
+        raise MscevError(f"no build in {build_dir}: run `mscev build` first")
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    table = Table(title=f"mscev graph ({build_dir})")
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for key, value in data["counts"].items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+@app.command("check-quotes")
+def check_quotes(
+    source: Annotated[Path, typer.Option("--source", help="The source text the quotes come from.")],
+    extra: ExtraFiles = None,
+) -> None:
+    """Check that every mscev:evidenceQuote appears verbatim in SOURCE (white space folded)."""
+    from mscev.load import load_graph
+    from mscev.quotes import check_quotes as run_check, read_source
+
+    text = read_source(source)
+    checked, problems = run_check(load_graph(extra or []), text)
+    for problem in problems:
+        out.print(f"[red]not verbatim[/red]\t{escape(problem.file)}\t{escape(problem.statement)}\t{escape(repr(problem.quote[:120]))}")
+    out.print(f"{checked} quote(s) checked, {len(problems)} not found verbatim in {source}.")
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command("update-imports")
+def update_imports() -> None:
+    """Regenerate ontology/imports/external.ttl from the term list ontology/imports/terms.tsv."""
+    from mscev.imports import write_imports
+
+    count = write_imports()
+    out.print(f"Wrote ontology/imports/external.ttl with {count} terms.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code so tests can call it in process."""
+    try:
+        code = app(args=argv, prog_name="mscev", standalone_mode=False)
+    except MscevError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        return error.exit_code
+    except typer.Exit as done:
+        return done.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        return 2
+    except Exception as error:  # click usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            return 2
+        raise
+    return code if isinstance(code, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Where the project's data lives: ontology/, triples/, queries/ and the default build folder.
+
+The package is installed in editable mode from the repository, so the data folders sit two levels above
+this file. ``MSCEV_HOME`` points elsewhere (another checkout) when set.
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(os.environ.get("MSCEV_HOME", Path(__file__).resolve().parents[2]))
+ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
+IMPORTS_DIR = ONTOLOGY_DIR / "imports"
+TRIPLES_DIR = PROJECT_ROOT / "triples"
+QUERIES_DIR = PROJECT_ROOT / "queries"
+DEFAULT_BUILD_DIR = PROJECT_ROOT / "build"
+
+ONTOLOGY_FILE = ONTOLOGY_DIR / "mscev.ttl"
+SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
+PREFIXES_FILE = ONTOLOGY_DIR / "prefixes.json"
+TERMS_FILE = IMPORTS_DIR / "terms.tsv"
+EXTERNAL_FILE = IMPORTS_DIR / "external.ttl"
+
+
+def source_files() -> list[Path]:
+    """The files that make up the graph: the ontology, its imports and every Turtle file under triples/."""
+    return [ONTOLOGY_FILE, EXTERNAL_FILE, *sorted(TRIPLES_DIR.rglob("*.ttl"))]

@@ -1,0 +1,150 @@
+"""Validate stage: SHACL shapes (pySHACL) plus the check that every reused external term is declared.
+
+Violations fail the build; warnings are reported. Validation runs without RDFS inference, against the
+merged graph that already holds the class hierarchy, because RDFS inference would type every value of a
+property as the property's range and hide wrong-class violations.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
+
+from mscev.load import LoadedGraph, parse_turtle
+from mscev.namespaces import MSCEV, bind_prefixes, curie
+from mscev.paths import SHAPES_FILE
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+EXTERNAL_NAMESPACES = ("http://purl.obolibrary.org/obo/", "https://identifiers.org/")
+DECLARED_TERM = MSCEV.DeclaredExternalTermConstraint
+
+
+@dataclass(frozen=True, order=True)
+class ValidationResult:
+    severity: str  # "Violation", "Warning" or "Info"
+    file: str
+    focus: str
+    path: str
+    message: str
+    constraint: str
+    shape: str
+
+
+@dataclass
+class ValidationReport:
+    results: list[ValidationResult]
+    graph: Graph
+
+    @property
+    def violations(self) -> list[ValidationResult]:
+        return [r for r in self.results if r.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[ValidationResult]:
+        return [r for r in self.results if r.severity == "Warning"]
+
+    @property
+    def conforms(self) -> bool:
+        return not self.violations
+
+    def as_text(self) -> str:
+        """One line per result, violations first, as a curator reads them."""
+        if not self.results:
+            return "Conforms: no violations, no warnings.\n"
+        lines = [f"{len(self.violations)} violation(s), {len(self.warnings)} warning(s)"]
+        for r in sorted(self.results, key=lambda r: (r.severity != "Violation", r.file, r.focus, r.path)):
+            lines.append(f"{r.severity}\t{r.file}\t{r.focus}\t{r.path}\t{r.message}")
+        return "\n".join(lines) + "\n"
+
+
+def validate(loaded: LoadedGraph, shapes_file: Path = SHAPES_FILE) -> ValidationReport:
+    """Validate the loaded graph against the shapes and the external-term rule."""
+    import pyshacl  # heavy: imported only by the stage that needs it
+
+    shapes = parse_turtle(shapes_file)
+    _conforms, results_graph, _text = pyshacl.validate(
+        loaded.graph, shacl_graph=shapes, inference="none", abort_on_first=False, allow_warnings=True
+    )
+    report_node = next(results_graph.subjects(RDF.type, SH.ValidationReport))
+    for term in undeclared_external_terms(loaded.graph):
+        _add_undeclared_result(results_graph, report_node, loaded.graph, term)
+    results = [_read_result(results_graph, node, loaded, shapes) for node in results_graph.objects(report_node, SH.result)]
+    conforms = not any(r.severity == "Violation" for r in results)
+    results_graph.set((report_node, SH.conforms, Literal(conforms)))
+    return ValidationReport(sorted(results), bind_prefixes(results_graph))
+
+
+def undeclared_external_terms(graph: Graph) -> set[URIRef]:
+    """External IRIs (OBO, identifiers.org) used in the graph but not declared with a label."""
+    used = {node for triple in graph for node in triple
+            if isinstance(node, URIRef) and str(node).startswith(EXTERNAL_NAMESPACES)}
+    return {iri for iri in used if (iri, RDFS.label, None) not in graph}
+
+
+def _add_undeclared_result(results: Graph, report: URIRef, data: Graph, term: URIRef) -> None:
+    user = next(iter(data.subjects(None, term)), term)
+    node = BNode()
+    results.add((report, SH.result, node))
+    results.add((node, RDF.type, SH.ValidationResult))
+    results.add((node, SH.focusNode, user))
+    results.add((node, SH.value, term))
+    results.add((node, SH.resultSeverity, SH.Violation))
+    results.add((node, SH.sourceConstraintComponent, DECLARED_TERM))
+    results.add((node, SH.resultMessage, Literal(
+        f"{curie(term)} is not declared: verify it in its ontology's own file and add it to ontology/imports/terms.tsv, "
+        "then run `mscev update-imports`.")))
+
+
+def _read_result(results: Graph, node, loaded: LoadedGraph, shapes: Graph) -> ValidationResult:
+    def value(predicate):
+        return results.value(node, predicate)
+
+    focus = value(SH.focusNode)
+    path = value(SH.resultPath)
+    severity = value(SH.resultSeverity)
+    message = value(SH.resultMessage)
+    if message is None:
+        message = f"constraint {curie(str(value(SH.sourceConstraintComponent)))} not met"
+    if value(SH.value) is not None and value(SH.sourceConstraintComponent) not in (SH.MinCountConstraintComponent, DECLARED_TERM):
+        message = f"{message} (value: {_show(value(SH.value))})"
+    return ValidationResult(
+        severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+        file=loaded.origin_of(focus),
+        focus=_show(focus),
+        path=_show_path(results, path),
+        message=str(message),
+        constraint=curie(str(value(SH.sourceConstraintComponent))),
+        shape=_owning_shape(shapes, value(SH.sourceShape)),
+    )
+
+
+def _show_path(results: Graph, path) -> str:
+    """A result path as a CURIE, '^CURIE' for an inverse path, '-' for none."""
+    if path is None:
+        return "-"
+    inverse = results.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + _show(inverse)
+    return _show(path)
+
+
+def _owning_shape(shapes: Graph, shape) -> str:
+    """The named node shape a (possibly anonymous property) shape belongs to."""
+    while isinstance(shape, BNode):
+        owner = shapes.value(None, SH.property, shape) or shapes.value(None, SH["or"], shape)
+        if owner is None:
+            # a member of an RDF list (sh:or): walk back to the list head
+            owner = shapes.value(None, RDF.rest, shape) or shapes.value(None, RDF.first, shape)
+        if owner is None:
+            return "-"
+        shape = owner
+    return curie(str(shape)) if shape is not None else "-"
+
+
+def _show(node) -> str:
+    if isinstance(node, URIRef):
+        return curie(str(node))
+    if isinstance(node, Literal):
+        text = str(node)
+        return repr(text if len(text) < 60 else text[:57] + "...")
+    return "_:" + str(node)

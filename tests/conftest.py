@@ -1,0 +1,35 @@
+"""Shared fixtures: project paths, the review text, and one build of the real graph per test session."""
+
+from pathlib import Path
+
+import pytest
+
+from mscev.paths import PROJECT_ROOT
+
+REVIEW_TEXT = PROJECT_ROOT.parent / "shared" / "seed" / "000_b9f6bcb336208365.txt"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def review_text() -> str:
+    """The review (CI always has ../shared/seed; the project does not ship a copy of the article)."""
+    assert REVIEW_TEXT.is_file(), f"the review text is expected at {REVIEW_TEXT}"
+    return REVIEW_TEXT.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def loaded_graph():
+    from mscev.load import load_graph
+
+    return load_graph()
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The real graph built once (with HermiT when Java is present) into a temporary folder."""
+    from mscev.build import build
+
+    out = tmp_path_factory.mktemp("session-build") / "build"
+    result = build(out)
+    assert result.ok, result.report.as_text()
+    return result
