@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import OWL, RDF, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 
 from mscev.errors import MscevError
 from mscev.namespaces import bind_prefixes
@@ -61,6 +61,7 @@ def reason(graph: Graph) -> ReasoningResult:
         except owlready2.OwlReadyJavaError as error:
             raise MscevError(f"HermiT failed: {str(error).strip()[:2000]}") from None
         inferred = _inferred_graph(world, graph)
+        _add_entailed_types(graph, inferred)
         unsatisfiable = sorted(str(c.iri) for c in world.inconsistent_classes() if hasattr(c, "iri"))
         world.close()
     return ReasoningResult(True, inferred, unsatisfiable, time.perf_counter() - started)
@@ -72,11 +73,33 @@ def _inferred_graph(world, asserted: Graph) -> Graph:
     ontology = world.get_ontology(INFERENCES_ONTOLOGY)
     for s, p, o in ontology.get_triples():
         triple = (_term(world, s), _term(world, p), _term(world, o))
-        if any(isinstance(t, BNode) for t in triple) or triple[2] in TRIVIAL_OBJECTS:
+        if any(isinstance(t, BNode) for t in triple) or triple[2] in TRIVIAL_OBJECTS or triple[0] == URIRef(INFERENCES_ONTOLOGY.rstrip("/")):
             continue
         if triple not in asserted:
             inferred.add(triple)
     return inferred
+
+
+def _add_entailed_types(asserted: Graph, inferred: Graph) -> None:
+    """HermiT reports only the most specific types; add every named superclass type they entail.
+
+    So that a Wharton's jelly MSC population is also, visibly, an umbilical cord MSC population and a CL
+    mesenchymal stem cell, for queries that do not walk rdfs:subClassOf themselves.
+    """
+    hierarchy = Graph()
+    for source in (asserted, inferred):
+        hierarchy += ((s, p, o) for s, p, o in source.triples((None, RDFS.subClassOf, None))
+                      if isinstance(s, URIRef) and isinstance(o, URIRef))
+    supers: dict[URIRef, set[URIRef]] = {}
+    for source in (asserted, inferred):
+        for individual, _, cls in list(source.triples((None, RDF.type, None))):
+            if not isinstance(individual, URIRef) or not isinstance(cls, URIRef) or cls in TRIVIAL_OBJECTS:
+                continue
+            if cls not in supers:
+                supers[cls] = set(hierarchy.transitive_objects(cls, RDFS.subClassOf)) - {cls}
+            for parent in supers[cls]:
+                if (individual, RDF.type, parent) not in asserted and parent not in TRIVIAL_OBJECTS:
+                    inferred.add((individual, RDF.type, parent))
 
 
 def _term(world, value):

@@ -1,0 +1,128 @@
+"""The CLI in process (`main([...])`), exit codes included, and the installed console script."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mscev import __version__
+from mscev.build import build
+from mscev.cli import main
+
+from conftest import REVIEW_TEXT
+
+BAD_QUOTE = """@prefix mscev: <https://w3id.org/mscev/> .
+@prefix claim: <https://w3id.org/mscev/data/claim/> .
+claim:invented a mscev:ReviewClaim ;
+    mscev:evidenceQuote "MSC vesicles cure every disease known to medicine." .
+"""
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["build", "validate", "reason", "query", "stats", "check-quotes", "update-imports"])
+def test_every_command_has_help(command, capsys):
+    assert main([command, "--help"]) == 0
+    assert "Usage" in capsys.readouterr().out
+
+
+def test_build_command_writes_the_build_folder(tmp_path, capsys):
+    out = tmp_path / "build"
+    assert main(["build", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "findings" in printed and "time: validate" in printed
+    for name in ("graph.ttl", "graph.nt", "inferred.ttl", "validation.ttl", "validation.txt", "summary.json", "store"):
+        assert (out / name).exists(), name
+    counts = json.loads((out / "summary.json").read_text())["counts"]
+    assert counts["findings"] > 0 and counts["references"] == 115 and counts["violations"] == 0
+
+
+def test_validate_reports_a_violation_in_an_extra_file(tmp_path, capsys):
+    draft = tmp_path / "draft.ttl"
+    draft.write_text(BAD_QUOTE.replace("claim:invented a mscev:ReviewClaim ;", "claim:invented a mscev:ReviewClaim ;\n"
+                                       "    mscev:citedStudy <https://w3id.org/mscev/data/ref/1> ;"), encoding="utf-8")
+    assert main(["validate", str(draft)]) == 1
+    printed = capsys.readouterr().out
+    assert "draft.ttl" in printed and "claim:invented" in printed
+
+
+def test_validate_syntax_error_exits_2_with_location(tmp_path, capsys):
+    draft = tmp_path / "broken.ttl"
+    draft.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b \"unterminated .\n", encoding="utf-8")
+    assert main(["validate", str(draft)]) == 2
+    assert f"{draft}:2:" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_missing_extra_file_exits_2(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope.ttl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_check_quotes(tmp_path, capsys):
+    assert main(["check-quotes", "--source", str(REVIEW_TEXT)]) == 0
+    draft = tmp_path / "invented.ttl"
+    draft.write_text(BAD_QUOTE, encoding="utf-8")
+    assert main(["check-quotes", "--source", str(REVIEW_TEXT), str(draft)]) == 1
+    assert "claim:invented" in capsys.readouterr().out
+    assert main(["check-quotes", "--source", str(tmp_path / "absent.txt")]) == 2
+
+
+def test_unknown_query_exits_2(built, capsys):
+    assert main(["query", "no-such-question", "--build", str(built.out)]) == 2
+    assert "no stored query" in capsys.readouterr().err
+
+
+def test_query_without_a_build_says_how(tmp_path, capsys):
+    assert main(["query", "graph-summary", "--build", str(tmp_path)]) == 2
+    assert "mscev build" in capsys.readouterr().err
+
+
+def test_stats(built, capsys):
+    assert main(["stats", "--build", str(built.out)]) == 0
+    assert "findings" in capsys.readouterr().out
+
+
+def test_unknown_option_exits_2(capsys):
+    assert main(["build", "--no-such-option"]) == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere, so a read-only folder cannot be simulated")
+def test_unwritable_output_folder_exits_2(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["build", "--no-reason", "--out", str(locked / "build")]) == 2
+    finally:
+        locked.chmod(0o700)
+
+
+def test_missing_output_parent_exits_2(tmp_path, capsys):
+    assert main(["build", "--no-reason", "--out", str(tmp_path / "no" / "such" / "build")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_failed_build_leaves_previous_build_intact(tmp_path):
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / "previous.txt").write_text("the last good build", encoding="utf-8")
+    draft = tmp_path / "draft.ttl"
+    draft.write_text(BAD_QUOTE, encoding="utf-8")  # a review claim without section or statedIn: violations
+    result = build(out, extra=[draft], use_reasoner=False)
+    assert not result.ok and result.report.violations
+    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
+    assert not list(tmp_path.glob(".build.partial-*"))
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("mscev")
+    command = [str(script)] if script.exists() else [shutil.which("mscev")]
+    done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and __version__ in done.stdout

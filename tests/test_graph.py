@@ -1,0 +1,54 @@
+"""The curated graph itself: it conforms, its quotes are verbatim, its identifiers are declared and stable."""
+
+from rdflib import BNode, URIRef
+
+from mscev.imports import imports_graph, read_terms
+from mscev.load import parse_turtle
+from mscev.paths import EXTERNAL_FILE, TRIPLES_DIR
+from mscev.quotes import check_quotes
+from mscev.validate import undeclared_external_terms, validate
+
+
+def test_curated_graph_conforms(loaded_graph):
+    report = validate(loaded_graph)
+    assert report.conforms, report.as_text()
+
+
+def test_every_quote_is_verbatim_in_the_review(loaded_graph, review_text):
+    checked, problems = check_quotes(loaded_graph, review_text)
+    assert checked > 50
+    assert problems == [], "\n".join(f"{p.file} {p.statement}: {p.quote!r}" for p in problems)
+
+
+def test_every_external_iri_is_declared_with_a_label(loaded_graph):
+    assert undeclared_external_terms(loaded_graph.graph) == set()
+
+
+def test_no_blank_nodes_in_curated_files():
+    for path in sorted(TRIPLES_DIR.rglob("*.ttl")):
+        graph = parse_turtle(path)
+        blanks = {s for s, _, o in graph for s in (s, o) if isinstance(s, BNode)}
+        assert not blanks, f"{path} has blank nodes; give every node an IRI (triples/README.md)"
+
+
+def test_import_module_is_generated_from_the_term_list():
+    from rdflib.compare import isomorphic
+
+    expected = imports_graph(read_terms())
+    actual = parse_turtle(EXTERNAL_FILE)
+    assert isomorphic(expected, actual), "ontology/imports/external.ttl is stale: run `mscev update-imports`"
+
+
+def test_every_term_has_a_label_and_definition(loaded_graph):
+    from rdflib import OWL, RDF, RDFS
+    from rdflib.namespace import SKOS
+
+    graph = loaded_graph.graph
+    mscev = "https://w3id.org/mscev/"
+    missing = []
+    for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty):
+        for term in graph.subjects(RDF.type, kind):
+            if isinstance(term, URIRef) and str(term).startswith(mscev) and "/data/" not in str(term):
+                if graph.value(term, RDFS.label) is None or graph.value(term, SKOS.definition) is None:
+                    missing.append(str(term))
+    assert missing == []
