@@ -68,6 +68,8 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
 def _check_writable(folder: Path) -> None:
     if not folder.exists():
         raise MscevError(f"{folder}: the output folder's parent does not exist")
+    if not folder.is_dir():
+        raise MscevError(f"{folder}: not a folder, so the build cannot be written there (choose another --out)")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise MscevError(f"{folder}: not writable, so the build cannot be written there (choose another --out)")
 
@@ -77,8 +79,8 @@ def _write(result: BuildResult) -> None:
     out = result.out
     staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     try:
+        staging.mkdir()
         inferred = result.reasoning.inferred if result.reasoning else bind_prefixes(Graph())
         result.loaded.graph.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
         _write_sorted_ntriples(result.loaded.graph, staging / "graph.nt")
@@ -98,6 +100,8 @@ def _write(result: BuildResult) -> None:
                    "reasoner": "HermiT" if result.reasoning else "not run"}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         _swap(staging, out)
+    except OSError as error:
+        raise MscevError(f"{out}: cannot write the build ({error.strerror or error}); the previous build is unchanged") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

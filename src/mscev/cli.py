@@ -207,13 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         return 2
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            return 2
-        raise
+    except typer.exceptions.TyperException as error:  # usage errors: unknown option, bad value
+        error.show()
+        return 2
     return code if isinstance(code, int) else 0
 
 
