@@ -186,6 +186,39 @@ def check_quotes(
     raise typer.Exit(1 if problems else 0)
 
 
+@app.command()
+def coverage(
+    source: Annotated[Path, typer.Option("--source", help="The review text whose citations are checked.")],
+) -> None:
+    """Per review section: citations in the text, those the graph covers, and findings per source."""
+    from mscev.coverage import coverage as section_coverage, findings_per_source
+    from mscev.load import load_graph
+    from mscev.quotes import read_source
+
+    text = read_source(source)
+    graph = load_graph().graph
+    sections = section_coverage(graph, text)
+    table = Table(title="Citations per review section")
+    for column in ("section", "cited", "covered", "excluded", "missing"):
+        table.add_column(column, overflow="fold")
+    for section in sections:
+        table.add_row(escape(section.heading), str(len(section.cited)), str(len(section.covered)),
+                      ", ".join(map(str, section.excluded)) or "-",
+                      f"[red]{', '.join(map(str, section.missing))}[/red]" if section.missing else "-")
+    out.print(table)
+    per_source = Table(title="Findings per MSC source")
+    per_source.add_column("source")
+    per_source.add_column("findings", justify="right")
+    for name, count in findings_per_source(graph).items():
+        per_source.add_row(escape(name), str(count))
+    out.print(per_source)
+    missing = sorted({n for section in sections for n in section.missing})
+    if missing:
+        out.print(f"[red]{len(missing)} citation(s) covered by no statement and not excluded: "
+                  f"{', '.join(map(str, missing))}[/red] (see triples/README.md, 'Coverage exclusions').")
+    raise typer.Exit(1 if missing else 0)
+
+
 @app.command("update-imports")
 def update_imports() -> None:
     """Regenerate ontology/imports/external.ttl from the term list ontology/imports/terms.tsv."""
