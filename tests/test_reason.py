@@ -1,36 +1,108 @@
-"""HermiT over the ontology and data: the real graph is consistent, and the axioms do real work."""
+"""Reasoning does real work on this graph: consistency, classification, chains, explanations, two profiles."""
 
 import pytest
-from rdflib import RDF, URIRef
+from rdflib import RDF, RDFS, URIRef
 
+from mscev.cli import main
 from mscev.load import load_graph
 from mscev.namespaces import MSCEV
+from mscev.query import rows, run_query
 from mscev.reason import java_available, reason
 
 from conftest import FIXTURES
 
-pytestmark = [pytest.mark.reasoner,
-              pytest.mark.skipif(not java_available(), reason="Java is not installed (CI installs it)")]
+needs_java = pytest.mark.skipif(not java_available(), reason="Java is not installed (CI installs it)")
 REASONING = FIXTURES / "reasoning"
+CONTRADICTIONS = {
+    "exosome-and-microvesicle.ttl": ["prep:fx-both", "GO:0070062", "GO:1990742", "AllDisjointClasses"],
+    "exosome-500nm.ttl": ["prep:fx-big-exosome", "mscev:maxDiameterNm", "500", "<= 200"],
+    "beneficial-and-harmful.ttl": ["finding:fx-both-outcomes", "mscev:outcome", "functional"],
+}
 
 
-def with_fixture(name: str):
-    return reason(load_graph(extra=[REASONING / name]).graph)
+def with_fixture(name: str, profile: str = "dl"):
+    return reason(load_graph(extra=[REASONING / name]).graph, profile)
 
 
+@pytest.mark.reasoner
+@needs_java
 def test_curated_graph_is_consistent(built):
     assert built.reasoning is not None and built.reasoning.consistent
     assert built.reasoning.unsatisfiable == []
 
 
+@pytest.mark.reasoner
+@needs_java
 def test_cell_described_by_tissue_is_classified_under_its_source():
     result = with_fixture("wharton-cell.ttl")
     cell = URIRef("https://w3id.org/mscev/data/cell/fx-unlabelled-wj")
     types = set(result.inferred.objects(cell, RDF.type))
     assert MSCEV.WhartonsJellyMSC in types
     assert MSCEV.UmbilicalCordMSC in types, "Wharton's jelly MSCs are umbilical cord MSCs"
+    assert URIRef("http://purl.obolibrary.org/obo/CL_0002569") in types, "CL: mesenchymal stem cell of umbilical cord"
 
 
-@pytest.mark.parametrize("name", ["exosome-and-microvesicle.ttl", "exosome-500nm.ttl", "beneficial-and-harmful.ttl"])
-def test_contradictions_are_inconsistent(name):
-    assert not with_fixture(name).consistent
+@pytest.mark.reasoner
+@needs_java
+@pytest.mark.parametrize("name", sorted(CONTRADICTIONS))
+def test_contradictions_are_inconsistent_with_an_explanation(name):
+    result = with_fixture(name)
+    assert not result.consistent
+    text = " ".join(result.explanation)
+    for needle in CONTRADICTIONS[name]:
+        assert needle in text, text
+
+
+@pytest.mark.parametrize("name", sorted(CONTRADICTIONS))
+def test_rl_profile_catches_the_same_contradictions(name):
+    result = with_fixture(name, "rl")
+    assert not result.consistent
+    assert CONTRADICTIONS[name][0] in " ".join(result.explanation)
+
+
+@pytest.mark.reasoner
+@needs_java
+def test_property_chain_derives_candidate_mechanisms(built):
+    derived = list(built.reasoning.inferred.triples((None, MSCEV.potentiallyModulates, None)))
+    assert derived, "carries o targets o actsInPathway should derive mscev:potentiallyModulates"
+    for preparation, _, pathway in derived:
+        assert (preparation, MSCEV.potentiallyModulates, pathway) not in built.loaded.graph
+
+
+@pytest.mark.reasoner
+@needs_java
+def test_stored_query_is_richer_with_reasoning(built):
+    from mscev.query import open_store
+
+    store = open_store(built.out)
+    with_inference = rows(run_query("inferred-mechanisms", store=store))
+    without = rows(run_query("inferred-mechanisms", store=store, inferred=False))
+    assert without == [] and len(with_inference) >= 1
+
+
+@pytest.mark.reasoner
+@needs_java
+def test_rl_closure_agrees_with_hermit_on_individuals(built):
+    """OWL 2 RL covers the class memberships and property values HermiT derives here."""
+    rl = reason(built.loaded.graph, "rl")
+    hermit_abox = {t for t in built.reasoning.inferred if t[1] != RDFS.subClassOf}
+    rl_abox = {t for t in rl.inferred if t[1] != RDFS.subClassOf}
+    missing = hermit_abox - rl_abox
+    assert not missing, sorted(missing)[:20]
+
+
+def test_reason_without_java_exits_2(monkeypatch, capsys):
+    monkeypatch.setattr("mscev.reason.shutil.which", lambda name: None)
+    assert main(["reason"]) == 2
+    assert "Java is required" in capsys.readouterr().err
+
+
+def test_unknown_profile_exits_2(capsys):
+    assert main(["reason", "--profile", "el"]) == 2
+
+
+@pytest.mark.reasoner
+@needs_java
+def test_reason_command_reports_and_explains(capsys):
+    assert main(["reason", str(REASONING / "exosome-500nm.ttl")]) == 1
+    assert "prep:fx-big-exosome" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
+from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.errors import MscevError
 from mscev.load import LoadedGraph, load_graph
@@ -84,7 +84,7 @@ def _write(result: BuildResult) -> None:
         inferred = result.reasoning.inferred if result.reasoning else bind_prefixes(Graph())
         result.loaded.graph.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
         _write_sorted_ntriples(result.loaded.graph, staging / "graph.nt")
-        inferred.serialize(staging / "inferred.ttl", format="turtle", encoding="utf-8")
+        _write_inferred(inferred, result.reasoning, staging / "inferred.ttl")
         result.report.graph.serialize(staging / "validation.ttl", format="turtle", encoding="utf-8")
         (staging / "validation.txt").write_text(result.report.as_text(), encoding="utf-8")
         store = ox.Store(str(staging / STORE_DIR))
@@ -97,13 +97,44 @@ def _write(result: BuildResult) -> None:
         store.flush()
         del store
         summary = {"counts": result.counts, "seconds": result.seconds,
-                   "reasoner": "HermiT" if result.reasoning else "not run"}
+                   "reasoner": "HermiT" if result.reasoning else "not run",
+                   "inferred": result.reasoning.counts() if result.reasoning else {}}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         _swap(staging, out)
     except OSError as error:
         raise MscevError(f"{out}: cannot write the build ({error.strerror or error}); the previous build is unchanged") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_inferred(inferred: Graph, reasoning: ReasoningResult | None, path: Path) -> None:
+    """The inferred triples as Turtle, headed by a description that marks them as inferred."""
+    marked = bind_prefixes(Graph())
+    marked += inferred
+    graph = URIRef(str(INFERRED_GRAPH.value))
+    marked.add((graph, DCTERMS.description, Literal(
+        "Triples inferred by a reasoner from the asserted graph; not stated by curators. "
+        "In the store they are the named graph " + INFERRED_GRAPH.value + ".")))
+    engine = "none" if reasoning is None else ("HermiT (OWL 2 DL) via owlready2" if reasoning.profile == "dl"
+                                               else "OWL 2 RL closure (reasonable, plus property chains)")
+    marked.add((graph, DCTERMS.creator, Literal(engine)))
+    tmp = path.with_name(f".{path.name}.tmp")
+    marked.serialize(tmp, format="turtle", encoding="utf-8")
+    tmp.replace(path)
+
+
+def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
+    """Replace an existing build's inferred triples (file and store graph) with a new reasoning result."""
+    _write_inferred(reasoning.inferred, reasoning, Path(build_dir) / "inferred.ttl")
+    try:
+        store = ox.Store(str(Path(build_dir) / STORE_DIR))
+    except OSError as error:
+        raise MscevError(f"cannot open the store in {build_dir} for writing ({error}); is a server using it?") from None
+    store.remove_graph(INFERRED_GRAPH)
+    if len(reasoning.inferred):
+        store.bulk_load(input=reasoning.inferred.serialize(format="nt", encoding="utf-8"),
+                        format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
+    store.flush()
 
 
 def graph_counts(result: BuildResult, store: ox.Store) -> dict[str, int]:

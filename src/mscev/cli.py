@@ -107,51 +107,81 @@ def validate(extra: ExtraFiles = None) -> None:
 
 
 @app.command()
-def reason(extra: ExtraFiles = None) -> None:
-    """Run HermiT over the ontology and data (plus EXTRA files): consistency and inferred facts."""
+def reason(
+    extra: ExtraFiles = None,
+    profile: Annotated[str, typer.Option("--profile", help="dl: HermiT (OWL 2 DL); rl: OWL 2 RL closure (fast, for large graphs).")] = "dl",
+    build_dir: Annotated[Path, typer.Option("--build", help="Build folder whose inferred triples are updated.")] = DEFAULT_BUILD_DIR,
+) -> None:
+    """Reason over the ontology and data (plus EXTRA files): consistency, unsatisfiable classes, inferred facts.
+
+    Without EXTRA files, and when a build exists, the inferred triples replace those of the build
+    (build/inferred.ttl and the store's inferred graph). A curator's draft never changes the build.
+    """
+    from mscev.build import update_inferred
     from mscev.load import load_graph
     from mscev.reason import reason as run_reason
 
     loaded = load_graph(extra or [])
-    result = run_reason(loaded.graph)
+    result = run_reason(loaded.graph, profile)
+    timings = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in result.seconds.items())
     if not result.consistent:
-        err.print("[red]Inconsistent: the ontology and data contradict each other.[/red]")
-        if result.explanation:
-            err.print(result.explanation)
+        err.print(f"[red]Inconsistent[/red] ({timings}): the ontology and data contradict each other.")
+        for line in result.explanation or ["No single axiom was identified; check the last statements you added."]:
+            err.print(f"  - {escape(line)}")
         raise typer.Exit(1)
-    out.print(f"[green]Consistent[/green] ({result.seconds:.1f} s): {len(result.inferred)} inferred triples, "
-              f"{result.inferred_types} inferred class memberships, {len(result.unsatisfiable)} unsatisfiable classes.")
+    table = Table(title=f"Reasoning ({'HermiT, OWL 2 DL' if profile == 'dl' else 'OWL 2 RL closure'})")
+    table.add_column("result")
+    table.add_column("value", justify="right")
+    table.add_row("consistent", "yes")
+    table.add_row("unsatisfiable classes", str(len(result.unsatisfiable)))
+    for kind, count in result.counts().items():
+        table.add_row(f"inferred {kind}", str(count))
+    for step, seconds in result.seconds.items():
+        table.add_row(f"time: {step} (s)", f"{seconds:.2f}")
+    out.print(table)
     for iri in result.unsatisfiable:
-        out.print(f"  unsatisfiable: {iri}")
+        out.print(f"  unsatisfiable: {escape(iri)}")
+    if not extra and (build_dir / "store").is_dir():
+        update_inferred(build_dir, result)
+        out.print(f"Inferred triples written to {build_dir / 'inferred.ttl'} and the store's inferred graph.")
 
 
 @app.command()
 def query(
     name: Annotated[Optional[str], typer.Argument(help="Stored query name, or a .rq file.")] = None,
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="key=value (repeatable).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, tsv or json.")] = "table",
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="key=value (repeatable); an iri "
+                     "parameter takes a full IRI, a CURIE or a label.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, tsv or json (SPARQL 1.1 results JSON).")] = "table",
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write results to this file.")] = None,
-    list_queries: Annotated[bool, typer.Option("--list", help="List the stored queries.")] = False,
+    list_queries: Annotated[bool, typer.Option("--list", help="List the stored queries (as a table or json).")] = False,
+    ids: Annotated[bool, typer.Option("--ids", help="In the table, show the CURIE after each label.")] = False,
+    asserted: Annotated[bool, typer.Option("--asserted-only", help="Ignore the reasoner's inferences.")] = False,
     build_dir: Annotated[Path, typer.Option("--build", help="Build folder holding the store.")] = DEFAULT_BUILD_DIR,
 ) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store."""
     from mscev import render
-    from mscev.query import open_store, run_query, stored_queries
+    from mscev.query import find_query, open_store, run_query, stale_sources, stored_queries
 
     if list_queries:
-        out.print(render.catalogue(stored_queries()))
+        render.write_catalogue(stored_queries(), fmt, out_file, out)
         return
     if not name:
         raise MscevError("name a stored query (see `mscev query --list`) or a .rq file")
+    render.check_format(fmt)
     values = {}
     for item in param or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise MscevError(f"--param {item!r}: write it as key=value")
         values[key.strip()] = value
+    stored = find_query(name)
     store = open_store(build_dir)
-    results = run_query(name, values, store=store)
-    render.emit(results, fmt, out_file, out, label=render.labeler(store))
+    changed = stale_sources(build_dir)
+    if changed:
+        err.print(f"[yellow]note: {len(changed)} source file(s) changed since the last build (e.g. "
+                  f"{escape(changed[0].name)}); run `mscev build` for current answers.[/yellow]")
+    results = run_query(stored, values, store=store, inferred=not asserted)
+    render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None)
 
 
 @app.command()

@@ -1,8 +1,15 @@
-"""Reason stage: OWL 2 DL reasoning with HermiT (through owlready2) over the ontology, imports and data.
+"""Reason stage: OWL reasoning over the ontology, its imports and the data.
 
-owlready2 does not read Turtle, so the merged graph goes through rdflib to N-Triples in a temporary folder.
-The facts HermiT adds (class memberships, subclass links, property values from inverses and chains) are
-returned as a separate graph, so that asserted and inferred triples never mix unmarked.
+Two profiles:
+- ``dl`` (default): HermiT through owlready2 — consistency, classification, realisation and property values
+  (inverses, chains). owlready2 does not read Turtle, so the graph goes through rdflib to N-Triples in a
+  temporary folder.
+- ``rl``: the OWL 2 RL closure from the `reasonable` engine (fast, for large graphs). `reasonable` does not
+  apply property chains (rule prp-spo2), so those are applied here and the two alternate to a fixpoint.
+
+Either way the inferred triples come back as a separate graph, so asserted and inferred facts never mix
+unmarked. When HermiT finds the graph inconsistent, the axioms the data breaks are looked for directly
+(disjoint classes, functional properties, datatype ranges) to name the individuals and axioms involved.
 """
 
 import shutil
@@ -12,40 +19,66 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
 
 from mscev.errors import MscevError
-from mscev.namespaces import bind_prefixes
+from mscev.namespaces import bind_prefixes, curie
 
-INFERENCES_ONTOLOGY = "http://inferrences/"  # sic: owlready2's name for the ontology it writes inferences to
-TRIVIAL_OBJECTS = {OWL.Thing, OWL.NamedIndividual, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty}
+INFERENCES_ONTOLOGY = "http://inferrences"  # sic: owlready2's name for the ontology it writes inferences to
+BUILTIN_NAMESPACES = (str(OWL), str(RDF), str(RDFS), "http://www.w3.org/2001/XMLSchema#")
+PROFILES = ("dl", "rl")
+MAX_RL_ROUNDS = 10
 
 
 @dataclass
 class ReasoningResult:
+    profile: str
     consistent: bool
     inferred: Graph
     unsatisfiable: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    explanation: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+    explanation: list[str] = field(default_factory=list)
 
     @property
-    def inferred_types(self) -> int:
-        return sum(1 for _ in self.inferred.triples((None, RDF.type, None)))
+    def total_seconds(self) -> float:
+        return round(sum(self.seconds.values()), 3)
+
+    def counts(self) -> dict[str, int]:
+        """Inferred class memberships, subclass links and property values."""
+        types = sum(1 for _ in self.inferred.triples((None, RDF.type, None)))
+        subclasses = sum(1 for _ in self.inferred.triples((None, RDFS.subClassOf, None)))
+        return {"class memberships": types, "subclass links": subclasses,
+                "property values": len(self.inferred) - types - subclasses}
 
 
 def java_available() -> bool:
-    """HermiT runs on Java; it is optional for `build` and required for `reason`."""
+    """HermiT runs on Java; it is optional for `build` and required for `reason --profile dl`."""
     return shutil.which("java") is not None
 
 
-def reason(graph: Graph) -> ReasoningResult:
-    """Run HermiT over ``graph``; report consistency, unsatisfiable classes and the inferred triples."""
+def reason(graph: Graph, profile: str = "dl") -> ReasoningResult:
+    """Reason over ``graph`` with the chosen profile."""
+    if profile not in PROFILES:
+        raise MscevError(f"--profile {profile!r}: choose dl (HermiT) or rl (OWL 2 RL closure)")
+    return reason_dl(graph) if profile == "dl" else reason_rl(graph)
+
+
+def reason_dl(graph: Graph) -> ReasoningResult:
+    """HermiT: consistency, unsatisfiable classes and the inferred triples."""
     if not java_available():
         raise MscevError("Java is required for reasoning (HermiT runs on Java) but `java` is not on PATH: "
                          "install a Java runtime (e.g. `apt-get install default-jre-headless`).")
     import owlready2  # heavy: imported only by the stage that needs it
 
-    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[step] = round(now - clock, 3)
+        clock = now
+
     with tempfile.TemporaryDirectory(prefix="mscev-reason-") as tmp:
         source = Path(tmp) / "graph.nt"
         without_imports = Graph()
@@ -54,29 +87,101 @@ def reason(graph: Graph) -> ReasoningResult:
         world = owlready2.World(filename=str(Path(tmp) / "world.sqlite3"))
         with source.open("rb") as handle:
             world.get_ontology("https://w3id.org/mscev/reasoning-input").load(fileobj=handle, format="ntriples")
+        lap("convert")
         try:
             owlready2.sync_reasoner_hermit(world, infer_property_values=True, debug=0)
         except owlready2.OwlReadyInconsistentOntologyError:
-            return ReasoningResult(False, Graph(), seconds=time.perf_counter() - started)
+            lap("hermit")
+            explanation = explain_inconsistency(graph)
+            lap("explain")
+            world.close()
+            return ReasoningResult("dl", False, Graph(), seconds=seconds, explanation=explanation)
         except owlready2.OwlReadyJavaError as error:
             raise MscevError(f"HermiT failed: {str(error).strip()[:2000]}") from None
-        inferred = _inferred_graph(world, graph)
-        _add_entailed_types(graph, inferred)
+        lap("hermit")
+        inferred = _hermit_triples(world, graph)
         unsatisfiable = sorted(str(c.iri) for c in world.inconsistent_classes() if hasattr(c, "iri"))
         world.close()
-    return ReasoningResult(True, inferred, unsatisfiable, time.perf_counter() - started)
+    _add_entailed_types(graph, inferred)
+    lap("collect")
+    return ReasoningResult("dl", True, inferred, unsatisfiable, seconds)
 
 
-def _inferred_graph(world, asserted: Graph) -> Graph:
+def reason_rl(graph: Graph) -> ReasoningResult:
+    """The OWL 2 RL closure (reasonable, plus property chains), minus what was asserted."""
+    import reasonable  # imported only by the stage that needs it
+
+    started = time.perf_counter()
+    closure = Graph()
+    closure += graph
+    for _ in range(MAX_RL_ROUNDS):
+        engine = reasonable.PyReasoner()
+        engine.from_graph(closure)
+        before = len(closure)
+        closure += engine.reason()
+        closure += property_chain_values(closure)
+        if len(closure) == before:
+            break
+    inferred = bind_prefixes(Graph())
+    inferred += (t for t in closure if _informative(t) and not _asserted(graph, t))
+    seconds = {"rl closure": round(time.perf_counter() - started, 3)}
+    # The RL engine derives no owl:Nothing for our axioms, so contradictions are looked for directly, in the
+    # asserted graph plus the inferred types (not the owl:sameAs merges a contradiction itself produces).
+    checked = Graph()
+    checked += graph
+    checked += closure.triples((None, RDF.type, None))
+    explanation = explain_inconsistency(checked)
+    seconds["consistency"] = round(time.perf_counter() - started - seconds["rl closure"], 3)
+    return ReasoningResult("rl", not explanation, inferred if not explanation else Graph(), seconds=seconds,
+                           explanation=explanation)
+
+
+def property_chain_values(graph: Graph) -> set[tuple]:
+    """Triples entailed by owl:propertyChainAxiom (OWL 2 RL rule prp-spo2), for chains of any length."""
+    derived = set()
+    for prop, head in graph.subject_objects(OWL.propertyChainAxiom):
+        chain = list(Collection(graph, head))
+        pairs = set(graph.subject_objects(chain[0]))
+        for step in chain[1:]:
+            pairs = {(start, end) for start, middle in pairs for end in graph.objects(middle, step)}
+        derived |= {(start, prop, end) for start, end in pairs if (start, prop, end) not in graph}
+    return derived
+
+
+def _asserted(graph: Graph, triple) -> bool:
+    """True when ``graph`` states the triple, comparing literals by lexical form (engines retype them)."""
+    subject, predicate, obj = triple
+    if isinstance(obj, Literal):
+        return any(str(value) == str(obj) for value in graph.objects(subject, predicate))
+    return triple in graph
+
+
+def _informative(triple) -> bool:
+    """Keep class memberships, subclass links between distinct named classes and domain property values."""
+    subject, predicate, obj = triple
+    if isinstance(subject, BNode) or isinstance(obj, BNode) or _builtin(subject):
+        return False
+    if predicate == RDF.type:
+        return not _builtin(obj)
+    if predicate == RDFS.subClassOf:
+        return subject != obj and not _builtin(obj)
+    return not _builtin(predicate)
+
+
+def _builtin(node) -> bool:
+    return isinstance(node, URIRef) and str(node).startswith(BUILTIN_NAMESPACES)
+
+
+def _hermit_triples(world, asserted: Graph) -> Graph:
     """The triples owlready2 wrote to its inference ontology, minus trivia and what was already asserted."""
     inferred = bind_prefixes(Graph())
-    ontology = world.get_ontology(INFERENCES_ONTOLOGY)
-    for s, p, o in ontology.get_triples():
+    for s, p, o in world.get_ontology(INFERENCES_ONTOLOGY + "/").get_triples():
         triple = (_term(world, s), _term(world, p), _term(world, o))
-        if any(isinstance(t, BNode) for t in triple) or triple[2] in TRIVIAL_OBJECTS or triple[0] == URIRef(INFERENCES_ONTOLOGY.rstrip("/")):
+        if triple[0] == URIRef(INFERENCES_ONTOLOGY) or triple in asserted or not _informative(triple):
             continue
-        if triple not in asserted:
-            inferred.add(triple)
+        if triple[1] == RDF.type and (triple[0], RDF.type, OWL.Class) in asserted:
+            continue  # owlready2 reports a punned class's new superclasses as types; they are not entailed
+        inferred.add(triple)
     return inferred
 
 
@@ -93,12 +198,12 @@ def _add_entailed_types(asserted: Graph, inferred: Graph) -> None:
     supers: dict[URIRef, set[URIRef]] = {}
     for source in (asserted, inferred):
         for individual, _, cls in list(source.triples((None, RDF.type, None))):
-            if not isinstance(individual, URIRef) or not isinstance(cls, URIRef) or cls in TRIVIAL_OBJECTS:
+            if not isinstance(individual, URIRef) or not isinstance(cls, URIRef) or _builtin(cls):
                 continue
             if cls not in supers:
                 supers[cls] = set(hierarchy.transitive_objects(cls, RDFS.subClassOf)) - {cls}
             for parent in supers[cls]:
-                if (individual, RDF.type, parent) not in asserted and parent not in TRIVIAL_OBJECTS:
+                if (individual, RDF.type, parent) not in asserted and not _builtin(parent):
                     inferred.add((individual, RDF.type, parent))
 
 
@@ -109,3 +214,90 @@ def _term(world, value):
             return BNode(f"b{-value}")
         return URIRef(world._unabbreviate(value))
     return Literal(value)
+
+
+# --- explanations -------------------------------------------------------------------------------------------
+
+def explain_inconsistency(graph: Graph) -> list[str]:
+    """Name the individuals and axioms behind an inconsistency, for the axiom kinds this ontology uses."""
+    types = _types_with_superclasses(graph)
+    return sorted({*_disjointness_clashes(graph, types), *_functional_clashes(graph), *_datatype_clashes(graph, types)})
+
+
+def _types_with_superclasses(graph: Graph) -> dict:
+    supers: dict = {}
+    types: dict = {}
+    for individual, cls in graph.subject_objects(RDF.type):
+        if isinstance(cls, URIRef) and not _builtin(cls):
+            if cls not in supers:
+                supers[cls] = set(graph.transitive_objects(cls, RDFS.subClassOf))
+            types.setdefault(individual, set()).update(c for c in supers[cls] if isinstance(c, URIRef))
+    return types
+
+
+def _disjoint_pairs(graph: Graph):
+    for a, b in graph.subject_objects(OWL.disjointWith):
+        yield a, b, f"DisjointClasses({curie(str(a))} {curie(str(b))})"
+    for axiom in graph.subjects(RDF.type, OWL.AllDisjointClasses):
+        members = list(Collection(graph, graph.value(axiom, OWL.members)))
+        label = "AllDisjointClasses(" + " ".join(curie(str(m)) for m in members) + ")"
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                yield a, b, label
+
+
+def _disjointness_clashes(graph: Graph, types: dict):
+    for a, b, axiom in _disjoint_pairs(graph):
+        for individual, classes in types.items():
+            if a in classes and b in classes:
+                yield (f"{curie(str(individual))} is a {curie(str(a))} and a {curie(str(b))}, "
+                       f"but the ontology says {axiom}.")
+
+
+def _functional_clashes(graph: Graph):
+    different = set()
+    for axiom in graph.subjects(RDF.type, OWL.AllDifferent):
+        members = list(Collection(graph, graph.value(axiom, OWL.distinctMembers)))
+        different |= {(a, b) for a in members for b in members if a != b}
+    for prop in graph.subjects(RDF.type, OWL.FunctionalProperty):
+        for subject in set(graph.subjects(prop, None)):
+            values = sorted(set(graph.objects(subject, prop)))
+            clashing = [(a, b) for i, a in enumerate(values) for b in values[i + 1:]
+                        if (a, b) in different or (isinstance(a, Literal) and isinstance(b, Literal))]
+            for a, b in clashing:
+                yield (f"{curie(str(subject))} has {curie(str(prop))} {_show(a)} and {_show(b)}, "
+                       f"but {curie(str(prop))} is functional (one value) and the two values are distinct.")
+
+
+FACETS = {
+    URIRef("http://www.w3.org/2001/XMLSchema#minInclusive"): (lambda v, b: v >= b, ">="),
+    URIRef("http://www.w3.org/2001/XMLSchema#maxInclusive"): (lambda v, b: v <= b, "<="),
+    URIRef("http://www.w3.org/2001/XMLSchema#minExclusive"): (lambda v, b: v > b, ">"),
+    URIRef("http://www.w3.org/2001/XMLSchema#maxExclusive"): (lambda v, b: v < b, "<"),
+}
+
+
+def _datatype_clashes(graph: Graph, types: dict):
+    """Values outside a datatype facet restriction (C ⊑ ∀p.xsd:decimal[facet bound])."""
+    for cls, restriction in graph.subject_objects(RDFS.subClassOf):
+        prop = graph.value(restriction, OWL.onProperty)
+        datatype = graph.value(restriction, OWL.allValuesFrom)
+        facets = graph.value(datatype, OWL.withRestrictions) if datatype is not None else None
+        if prop is None or facets is None:
+            continue
+        for facet_node in Collection(graph, facets):
+            for facet, bound in graph.predicate_objects(facet_node):
+                if facet not in FACETS:
+                    continue
+                test, sign = FACETS[facet]
+                for individual, classes in types.items():
+                    if cls not in classes:
+                        continue
+                    for value in graph.objects(individual, prop):
+                        if isinstance(value, Literal) and not test(value.toPython(), bound.toPython()):
+                            yield (f"{curie(str(individual))} has {curie(str(prop))} {value}, but every "
+                                   f"{curie(str(cls))} must have {curie(str(prop))} {sign} {bound}.")
+
+
+def _show(node) -> str:
+    return curie(str(node)) if isinstance(node, URIRef) else repr(str(node))
