@@ -10,6 +10,11 @@ REVIEW_TEXT = PROJECT_ROOT.parent / "shared" / "seed" / "000_b9f6bcb336208365.tx
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-expected", action="store_true",
+                     help="rewrite tests/expected/queries/ from the current graph instead of comparing with it")
+
+
 @pytest.fixture(scope="session")
 def review_text() -> str:
     """The review (CI always has ../shared/seed; the project does not ship a copy of the article)."""
@@ -33,3 +38,21 @@ def built(tmp_path_factory):
     result = build(out)
     assert result.ok, result.report.as_text()
     return result
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory):
+    """A synthetic corpus of 300 findings, 5% of them deliberately broken (mscev synth), for engine tests."""
+    from mscev.synth import synthesize
+
+    return synthesize(300, tmp_path_factory.mktemp("synthetic") / "corpus", seed=7, broken=0.05)
+
+
+@pytest.fixture(scope="session")
+def synthetic_reference_report(synthetic):
+    """The reference validator's (pySHACL's) report on the synthetic corpus."""
+    from mscev.load import load_graph
+    from mscev.paths import source_files
+    from mscev.validate import validate
+
+    return validate(load_graph(files=source_files(synthetic.out)))

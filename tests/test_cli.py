@@ -47,9 +47,11 @@ def test_validate_reports_a_violation_in_an_extra_file(tmp_path, capsys):
     draft = tmp_path / "draft.ttl"
     draft.write_text(BAD_QUOTE.replace("claim:invented a mscev:ReviewClaim ;", "claim:invented a mscev:ReviewClaim ;\n"
                                        "    mscev:citedStudy <https://w3id.org/mscev/data/ref/1> ;"), encoding="utf-8")
-    assert main(["validate", str(draft)]) == 1
-    printed = capsys.readouterr().out
-    assert "draft.ttl" in printed and "claim:invented" in printed
+    assert main(["validate", "--format", "tsv", "--violations-only", str(draft)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("violation(s), 0 warning(s)") and not lines[0].startswith("0 ")
+    assert all(line.split("\t")[1].endswith("draft.ttl") and line.split("\t")[2] == "claim:invented"
+               for line in lines[1:]), lines
 
 
 def test_validate_syntax_error_exits_2_with_location(tmp_path, capsys):

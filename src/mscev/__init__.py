@@ -3,7 +3,10 @@
 The public API mirrors the pipeline stages (see README.md, "Python API").
 """
 
+import sys
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from types import ModuleType
 
 try:
     __version__ = version("mscev")
@@ -11,10 +14,22 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 from mscev.errors import MscevError
-from mscev.load import load_graph
-from mscev.validate import validate
-from mscev.build import build
-from mscev.query import open_store, run_query, stored_queries
+
+# The stages load on first use, so that `mscev query` never pays for rdflib, pyshacl or owlready2. `build` and
+# `validate` are also submodule names, which the import system binds on the package when they load; the
+# package's class therefore answers the API names itself, before its own attributes.
+_API = {"load_graph": "mscev.load", "validate": "mscev.validate", "build": "mscev.build",
+        "open_store": "mscev.query", "run_query": "mscev.query", "stored_queries": "mscev.query"}
+
+
+class _Package(ModuleType):
+    def __getattribute__(self, name: str):
+        if name in _API:
+            return getattr(import_module(_API[name]), name)
+        return super().__getattribute__(name)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "MscevError",

@@ -2,11 +2,21 @@
 
 Everything is written to a fresh sibling folder first and swapped in only when every stage succeeded,
 so a failed or interrupted build leaves the previous build/ complete and usable.
+
+Two engines write the same build/ layout:
+- ``reference``: rdflib, pySHACL and HermiT (OWL 2 DL) — the curated graph's engine.
+- ``fast``: pyoxigraph throughout, never an rdflib graph of the data: the files are parsed into an in-memory
+  store, validated with the shapes compiled to SPARQL, closed under OWL 2 RL with SPARQL rules, and written
+  by pyoxigraph (graph.nt sorted with the system's `sort`, which spills to disk instead of memory).
+``auto`` picks the fast engine when the input Turtle files total more than FAST_ENGINE_BYTES (about 100,000
+triples: pySHACL and HermiT then take minutes), else the reference engine.
 """
 
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,22 +26,28 @@ import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.errors import MscevError
-from mscev.load import LoadedGraph, load_graph
-from mscev.namespaces import bind_prefixes
-from mscev.paths import DEFAULT_BUILD_DIR
+from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store
+from mscev.namespaces import bind_prefixes, prefix_map
+from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query
-from mscev.reason import ReasoningResult, java_available, reason
-from mscev.validate import ValidationReport, validate
+from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, reason, reason_store
+from mscev.validate import ValidationReport, validate, validate_store
+
+ENGINES = ("auto", "reference", "fast")
+FAST_ENGINE_BYTES = 8_000_000
+ENGINE_NAMES = {"dl": "HermiT (OWL 2 DL) via owlready2", "rl": "OWL 2 RL closure (reasonable, plus property chains)",
+                "rl-sparql": "OWL 2 RL closure (SPARQL rules on pyoxigraph)"}
 
 
 @dataclass
 class BuildResult:
     out: Path
-    loaded: LoadedGraph
+    loaded: LoadedGraph | LoadedStore
     report: ValidationReport
-    reasoning: ReasoningResult | None
+    reasoning: ReasoningResult | StoreReasoningResult | None
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    engine: str = "reference"
 
     @property
     def ok(self) -> bool:
@@ -39,10 +55,16 @@ class BuildResult:
 
 
 def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasoner: bool = True,
-          on_stage: Callable[[str], None] = lambda stage: None) -> BuildResult:
-    """Run the whole pipeline. Writes ``out`` only when the graph conforms and is consistent."""
+          on_stage: Callable[[str], None] = lambda stage: None, engine: str = "auto",
+          data_dir: Path = TRIPLES_DIR) -> BuildResult:
+    """Run the whole pipeline. Writes ``out`` only when the graph conforms and is consistent.
+
+    ``data_dir`` replaces triples/ (e.g. a synthetic corpus); ``engine`` is auto, reference or fast.
+    """
     out = Path(out)
     _check_writable(out.parent)
+    files = [*source_files(data_dir), *map(Path, extra)]
+    fast = choose_engine(engine, files) == "fast"
     seconds: dict[str, float] = {}
 
     def timed(stage: str, action):
@@ -52,17 +74,43 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
         seconds[stage] = round(time.perf_counter() - started, 3)
         return value
 
-    loaded = timed("load", lambda: load_graph(extra))
-    report = timed("validate", lambda: validate(loaded))
-    result = BuildResult(out, loaded, report, None, seconds=seconds)
-    if not report.conforms:
-        return result
-    if use_reasoner and java_available():
-        result.reasoning = timed("reason", lambda: reason(loaded.graph))
-        if not result.reasoning.consistent:
+    staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir()
+    except OSError as error:
+        raise MscevError(f"{out}: cannot write the build ({error.strerror or error})") from None
+    loader = _DiskStoreLoader(staging / STORE_DIR, files) if fast else None
+    try:
+        if fast:
+            loaded = timed("load", lambda: load_store(files, ASSERTED_GRAPH))
+            report = timed("validate", lambda: validate_store(loaded))
+        else:
+            loaded = timed("load", lambda: load_graph(files=files))
+            report = timed("validate", lambda: validate(loaded))
+        result = BuildResult(out, loaded, report, None, seconds=seconds, engine="fast" if fast else "reference")
+        if not report.conforms:
             return result
-    timed("write", lambda: _write(result))
-    return result
+        if use_reasoner and (fast or java_available()):
+            result.reasoning = timed("reason", lambda: reason_store(loaded) if fast else reason(loaded.graph))
+            if not result.reasoning.consistent:
+                return result
+        timed("write", lambda: _write(result, staging, loader))
+        return result
+    finally:
+        if loader:
+            loader.stop()
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def choose_engine(engine: str, files: list[Path]) -> str:
+    """reference or fast: ``auto`` goes by the total size of the input files."""
+    if engine not in ENGINES:
+        raise MscevError(f"--engine {engine!r}: choose auto, reference (rdflib, pySHACL, HermiT) or fast (pyoxigraph)")
+    if engine != "auto":
+        return engine
+    size = sum(path.stat().st_size for path in files if path.is_file())
+    return "fast" if size > FAST_ENGINE_BYTES else "reference"
 
 
 def _check_writable(folder: Path) -> None:
@@ -74,53 +122,128 @@ def _check_writable(folder: Path) -> None:
         raise MscevError(f"{folder}: not writable, so the build cannot be written there (choose another --out)")
 
 
-def _write(result: BuildResult) -> None:
-    """Write every output into a temporary sibling folder, then swap it in place of ``out``."""
-    out = result.out
-    staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None") -> None:
+    """Write every output into the staging folder, then swap it in place of ``out``."""
     try:
-        staging.mkdir()
-        inferred = result.reasoning.inferred if result.reasoning else bind_prefixes(Graph())
-        result.loaded.graph.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
-        _write_sorted_ntriples(result.loaded.graph, staging / "graph.nt")
-        _write_inferred(inferred, result.reasoning, staging / "inferred.ttl")
+        if isinstance(result.loaded, LoadedStore):
+            _write_graphs_fast(result, staging, loader)
+        else:
+            _write_graphs(result, staging)
         result.report.graph.serialize(staging / "validation.ttl", format="turtle", encoding="utf-8")
         (staging / "validation.txt").write_text(result.report.as_text(), encoding="utf-8")
-        store = ox.Store(str(staging / STORE_DIR))
-        store.bulk_load(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ASSERTED_GRAPH)
-        if len(inferred):
-            store.bulk_load(input=inferred.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
-                            to_graph=INFERRED_GRAPH)
-        store.optimize()
-        result.counts = graph_counts(result, store)
-        store.flush()
-        del store
-        summary = {"counts": result.counts, "seconds": result.seconds,
-                   "reasoner": "HermiT" if result.reasoning else "not run",
+        summary = {"counts": result.counts, "seconds": result.seconds, "engine": result.engine,
+                   "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
                    "inferred": result.reasoning.counts() if result.reasoning else {}}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        _swap(staging, out)
+        _swap(staging, result.out)
     except OSError as error:
-        raise MscevError(f"{out}: cannot write the build ({error.strerror or error}); the previous build is unchanged") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        raise MscevError(f"{result.out}: cannot write the build ({error.strerror or error}); "
+                         "the previous build is unchanged") from None
+
+
+def _write_graphs(result: BuildResult, staging: Path) -> None:
+    """Reference engine: the rdflib graphs as Turtle and sorted N-Triples, and the store built from them."""
+    inferred = result.reasoning.inferred if result.reasoning else bind_prefixes(Graph())
+    result.loaded.graph.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
+    _write_sorted_ntriples(result.loaded.graph, staging / "graph.nt")
+    _write_inferred(inferred, result.reasoning, staging / "inferred.ttl")
+    store = ox.Store(str(staging / STORE_DIR))
+    store.bulk_load(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ASSERTED_GRAPH)
+    if len(inferred):
+        store.bulk_load(input=inferred.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
+                        to_graph=INFERRED_GRAPH)
+    store.optimize()
+    result.counts = graph_counts(result, store)
+    store.flush()
+
+
+def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLoader") -> None:
+    """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred triples added to the
+    on-disk store that the loader process has filled with the asserted ones meanwhile."""
+    memory = result.loaded.store
+    result.counts = graph_counts(result, memory)
+    unsorted = staging / ".graph.nt.unsorted"
+    memory.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=ASSERTED_GRAPH)
+    _sort_lines(unsorted, staging / "graph.nt")
+    unsorted.unlink()
+    memory.dump(str(staging / "graph.ttl"), ox.RdfFormat.TURTLE, from_graph=ASSERTED_GRAPH, prefixes=prefix_map())
+    header = bind_prefixes(Graph())
+    _mark_inferred(header, result.reasoning)
+    with (staging / "inferred.ttl").open("wb") as handle:
+        handle.write(header.serialize(format="turtle", encoding="utf-8"))
+        if result.reasoning:
+            memory.dump(handle, ox.RdfFormat.TURTLE, from_graph=INFERRED_GRAPH, prefixes=prefix_map())
+    loader.wait()
+    if result.reasoning:
+        inferred = staging / ".inferred.nt"
+        memory.dump(str(inferred), ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)
+        store = ox.Store(str(staging / STORE_DIR))
+        store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
+        store.flush()
+        del store
+        inferred.unlink()
+
+
+class _DiskStoreLoader:
+    """The input files bulk-loaded into the build's on-disk store by a second process, while this one validates
+    and reasons in memory: writing the store's indexes is the slowest step of a large build, and with two
+    cores it overlaps the others instead of following them. (A compaction afterwards, Store.optimize, made
+    no query faster here, so it is left out.)"""
+
+    def __init__(self, path: Path, files: list[Path]):
+        self.log = path.with_name(".store-loader.log")
+        code = "import sys; from mscev.build import load_disk_store; load_disk_store(sys.argv[1], sys.argv[2:])"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-c", code, str(path), *map(str, files)],
+                                            stdout=subprocess.DEVNULL, stderr=log)
+
+    def wait(self) -> None:
+        if self.process.wait() != 0:
+            raise MscevError(f"loading the on-disk store failed: {self.log.read_text(errors='replace')[-2000:]}")
+        self.log.unlink()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def load_disk_store(path: str, files: list[str]) -> None:
+    """The asserted graph of an on-disk store, straight from the Turtle files (run by _DiskStoreLoader)."""
+    store = ox.Store(path)
+    for file in files:
+        store.bulk_load(path=file, format=ox.RdfFormat.TURTLE, base_iri=Path(file).resolve().as_uri(),
+                        to_graph=ASSERTED_GRAPH)
+    store.flush()
+
+
+def _sort_lines(source: Path, target: Path) -> None:
+    """``sort -u`` in byte order (the order of _write_sorted_ntriples), spilling to disk rather than memory."""
+    try:
+        subprocess.run(["sort", "-u", "-S", "1G", "-T", str(target.parent), "-o", str(target), str(source)],
+                       env={**os.environ, "LC_ALL": "C"}, check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise MscevError(f"sorting {target.name} with the system's `sort` failed: "
+                         f"{getattr(error, 'stderr', b'').decode(errors='replace').strip() or error}") from None
 
 
 def _write_inferred(inferred: Graph, reasoning: ReasoningResult | None, path: Path) -> None:
     """The inferred triples as Turtle, headed by a description that marks them as inferred."""
     marked = bind_prefixes(Graph())
     marked += inferred
-    graph = URIRef(str(INFERRED_GRAPH.value))
-    marked.add((graph, DCTERMS.description, Literal(
-        "Triples inferred by a reasoner from the asserted graph; not stated by curators. "
-        "In the store they are the named graph " + INFERRED_GRAPH.value + ".")))
-    engine = "none" if reasoning is None else ("HermiT (OWL 2 DL) via owlready2" if reasoning.profile == "dl"
-                                               else "OWL 2 RL closure (reasonable, plus property chains)")
-    marked.add((graph, DCTERMS.creator, Literal(engine)))
+    _mark_inferred(marked, reasoning)
     tmp = path.with_name(f".{path.name}.tmp")
     marked.serialize(tmp, format="turtle", encoding="utf-8")
     tmp.replace(path)
+
+
+def _mark_inferred(graph: Graph, reasoning) -> None:
+    """The description heading inferred.ttl: what the triples are and which engine derived them."""
+    node = URIRef(str(INFERRED_GRAPH.value))
+    graph.add((node, DCTERMS.description, Literal(
+        "Triples inferred by a reasoner from the asserted graph; not stated by curators. "
+        "In the store they are the named graph " + INFERRED_GRAPH.value + ".")))
+    graph.add((node, DCTERMS.creator, Literal(ENGINE_NAMES[reasoning.profile] if reasoning else "none")))
 
 
 def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
@@ -140,8 +263,9 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
 def graph_counts(result: BuildResult, store: ox.Store) -> dict[str, int]:
     """The build summary: the stored 'graph-summary' query plus triple and validation counts."""
     summary = rows(run_query("graph-summary", store=store))[0]
-    counts = {"triples": len(result.loaded.graph),
-              "inferredTriples": len(result.reasoning.inferred) if result.reasoning else 0}
+    fast = isinstance(result.loaded, LoadedStore)
+    inferred = 0 if result.reasoning is None else sum(result.reasoning.counts().values())
+    counts = {"triples": result.loaded.triples if fast else len(result.loaded.graph), "inferredTriples": inferred}
     counts.update({key: int(value) for key, value in summary.items()})
     counts["violations"] = len(result.report.violations)
     counts["warnings"] = len(result.report.warnings)

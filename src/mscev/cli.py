@@ -16,6 +16,7 @@ from rich.table import Table
 from mscev import __version__
 from mscev.errors import MscevError
 from mscev.paths import DEFAULT_BUILD_DIR
+from mscev.release import DEFAULT_RELEASE_DIR
 
 app = typer.Typer(
     name="mscev",
@@ -29,6 +30,12 @@ err = Console(stderr=True, soft_wrap=True)
 
 ExtraFiles = Annotated[Optional[list[Path]], typer.Argument(help="Extra Turtle files (a curator's draft) to include.")]
 BuildDir = Annotated[Path, typer.Option("--out", help="Build folder.")]
+GraphIri = Annotated[Optional[str], typer.Option("--graph", help="Named graph holding the release on the server "
+                     "(default https://w3id.org/mscev/data/graph/release).")]
+User = Annotated[Optional[str], typer.Option("--user", envvar="MSCEV_USER", help="User at the server (Digest or "
+                 "Basic authentication, whichever it asks for).")]
+Password = Annotated[Optional[str], typer.Option("--password", envvar="MSCEV_PASSWORD", help="Password (or set "
+                     "MSCEV_PASSWORD, which keeps it out of the process list).")]
 
 
 def _version(value: bool) -> None:
@@ -69,15 +76,28 @@ def _print_validation(report, console: Console) -> None:
 def build(
     out_dir: BuildDir = DEFAULT_BUILD_DIR,
     no_reason: Annotated[bool, typer.Option("--no-reason", help="Skip the OWL reasoner.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="reference (rdflib, pySHACL, HermiT), fast (pyoxigraph: "
+                      "SHACL as SPARQL, OWL 2 RL rules; for millions of triples) or auto (fast above 8 MB of input).")] = "auto",
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder of Turtle data used instead of triples/ "
+                    "(e.g. a corpus from `mscev synth`).")] = None,
 ) -> None:
     """Load, validate and reason over the graph, and write build/ (graph, inferences, report, store)."""
     from mscev.build import build as run_build
+    from mscev.paths import TRIPLES_DIR
 
+    if data is not None and not data.is_dir():
+        raise MscevError(f"--data {data}: no such folder")
     with err.status("building…") as status:
-        result = run_build(out_dir, use_reasoner=not no_reason, on_stage=lambda stage: status.update(f"{stage}…"))
+        result = run_build(out_dir, use_reasoner=not no_reason, on_stage=lambda stage: status.update(f"{stage}…"),
+                           engine=engine, data_dir=data or TRIPLES_DIR)
     _fail_on_invalid(result.report)
     if result.reasoning and not result.reasoning.consistent:
-        err.print("[red]The graph is inconsistent (HermiT); run `mscev reason` for details.[/red]")
+        if result.engine == "fast":
+            err.print("[red]The graph is inconsistent (OWL 2 RL rules):[/red]")
+            for line in result.reasoning.explanation:
+                err.print(f"  - {escape(line)}")
+        else:
+            err.print("[red]The graph is inconsistent (HermiT); run `mscev reason` for details.[/red]")
         raise typer.Exit(1)
     if result.report.warnings:
         out.print(f"[yellow]{len(result.report.warnings)} warning(s): see {out_dir / 'validation.txt'} "
@@ -85,7 +105,7 @@ def build(
     if result.reasoning is None:
         why = "--no-reason" if no_reason else "Java not found"
         out.print(f"[yellow]Reasoner not run ({why}).[/yellow]")
-    table = Table(title=f"mscev build → {out_dir}")
+    table = Table(title=f"mscev build → {out_dir} ({result.engine} engine)")
     table.add_column("count")
     table.add_column("value", justify="right")
     for key, value in result.counts.items():
@@ -96,13 +116,46 @@ def build(
 
 
 @app.command()
-def validate(extra: ExtraFiles = None) -> None:
+def synth(
+    findings: Annotated[int, typer.Option("--findings", help="How many findings (1 to 9,999,999).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (replaced whole).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same files.")] = 0,
+    broken: Annotated[float, typer.Option("--broken", help="Fraction of findings that break one shape each; "
+                      "broken.tsv lists what validation must report.")] = 0.0,
+) -> None:
+    """Write a synthetic corpus shaped like the curated findings, for benchmarks (`mscev build --data DIR`)."""
+    from mscev.synth import synthesize
+
+    with err.status("writing the corpus…"):
+        result = synthesize(findings, out_dir, seed=seed, broken=broken)
+    table = Table(title=f"mscev synth → {out_dir} (seed {seed})")
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for key, value in result.counts.items():
+        table.add_row(key, f"{value:,}")
+    table.add_row("broken findings", f"{len({focus for focus, _, _ in result.broken}):,}")
+    out.print(table)
+
+
+@app.command()
+def validate(
+    extra: ExtraFiles = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table (for people) or tsv (one result per line).")] = "table",
+    violations_only: Annotated[bool, typer.Option("--violations-only", help="Leave warnings out.")] = False,
+) -> None:
     """Validate the graph (plus EXTRA files) against the SHACL shapes; report with files and focus nodes."""
     from mscev.load import load_graph
     from mscev.validate import validate as run_validate
 
+    if fmt not in ("table", "tsv"):
+        raise MscevError(f"--format {fmt!r}: choose table or tsv")
     report = run_validate(load_graph(extra or []))
-    _print_validation(report, out)
+    if violations_only:
+        report.results = report.violations
+    if fmt == "tsv":
+        out.file.write(report.as_text())
+    else:
+        _print_validation(report, out)
     raise typer.Exit(0 if report.conforms else 1)
 
 
@@ -157,8 +210,13 @@ def query(
     ids: Annotated[bool, typer.Option("--ids", help="In the table, show the CURIE after each label.")] = False,
     asserted: Annotated[bool, typer.Option("--asserted-only", help="Ignore the reasoner's inferences.")] = False,
     build_dir: Annotated[Path, typer.Option("--build", help="Build folder holding the store.")] = DEFAULT_BUILD_DIR,
+    endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="Run it on this SPARQL 1.1 endpoint instead "
+                        "(a server `mscev publish` loaded), e.g. http://HOST:8890/sparql.")] = None,
+    graph: GraphIri = None,
+    user: User = None,
+    password: Password = None,
 ) -> None:
-    """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store."""
+    """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
     from mscev import render
     from mscev.query import find_query, open_store, run_query, stale_sources, stored_queries
 
@@ -175,6 +233,9 @@ def query(
             raise MscevError(f"--param {item!r}: write it as key=value")
         values[key.strip()] = value
     stored = find_query(name)
+    if endpoint:
+        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids)
+        return
     store = open_store(build_dir)
     changed = stale_sources(build_dir)
     if changed:
@@ -182,6 +243,23 @@ def query(
                   f"{escape(changed[0].name)}); run `mscev build` for current answers.[/yellow]")
     results = run_query(stored, values, store=store, inferred=not asserted)
     render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None)
+
+
+def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids) -> None:
+    """`mscev query --endpoint`: the same binding and output, on a server; the table's labels come from it."""
+    from mscev import render
+    from mscev.remote import PUBLISHED_GRAPH, RemoteStore, run_remote_query
+
+    if asserted:
+        raise MscevError("--asserted-only: a published graph holds asserted and inferred triples together; "
+                         "query the built store for asserted triples only")
+    with RemoteStore(endpoint, graph or PUBLISHED_GRAPH, user, password) as remote:
+        results = run_remote_query(stored, values, remote)
+        labels = None
+        if fmt == "table":
+            results, labels = remote.labels(results)
+    render.emit(results, fmt, out_file, out, label=render.labeler(labels) if labels is not None else None, ids=ids,
+                title=stored.summary or None)
 
 
 @app.command()
@@ -197,6 +275,103 @@ def stats(build_dir: Annotated[Path, typer.Option("--build", help="Build folder.
     for key, value in data["counts"].items():
         table.add_row(key, str(value))
     out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
+    build_dir: Annotated[Path, typer.Option("--build", help="Build folder holding the store.")] = DEFAULT_BUILD_DIR,
+    workers: Annotated[int, typer.Option("--workers", help="Query worker processes.", min=1)] = 2,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a query may run before it is stopped (503).",
+                                           min=0.1)] = 10.0,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows (or triples) a result may have; more is refused "
+                                          "with 400 (web pages show the first rows instead).", min=1)] = 10_000,
+    max_body: Annotated[int, typer.Option("--max-body", help="Bytes a request body may have (413 beyond).",
+                                          min=1024)] = 256 * 1024,
+    worker_memory: Annotated[int, typer.Option("--worker-memory", help="MiB of memory a query worker may use "
+                                               "(503 beyond).", min=256)] = 2048,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level (info logs each request).")] = "info",
+) -> None:
+    """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
+    from mscev.serve import Settings, serve as run_server
+
+    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory)
+    err.print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
+    run_server(host, port, settings, log_level=log_level)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="ttl, nt, jsonld, rdfxml (the ontology), trig or nq "
+                                     "(nanopublications).")] = "ttl",
+    inferred: Annotated[bool, typer.Option("--inferred/--asserted", help="With or without the reasoner's "
+                                           "inferred triples.")] = False,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file (default: standard output).")] = None,
+    build_dir: Annotated[Path, typer.Option("--build", help="Build folder.")] = DEFAULT_BUILD_DIR,
+) -> None:
+    """Export the built graph in a standard RDF form; the same build always gives the same bytes."""
+    from mscev import render
+    from mscev.export import export as run_export
+
+    render._write_text(run_export(fmt, build_dir, inferred=inferred).decode("utf-8"), out_file, out)
+    if out_file:
+        err.print(f"Wrote {out_file}.")
+
+
+@app.command()
+def release(
+    out_dir: Annotated[Path, typer.Option("--out", help="Release folder (replaced whole).")] = DEFAULT_RELEASE_DIR,
+    build_dir: Annotated[Path, typer.Option("--build", help="Build folder.")] = DEFAULT_BUILD_DIR,
+) -> None:
+    """Write every export, the VoID/DCAT description, KGX tables, ontology pages and checksums to one folder."""
+    from mscev.release import write_release
+
+    with err.status("writing the release…"):
+        result = write_release(build_dir, out_dir)
+    table = Table(title=f"mscev {result.version} (issued {result.issued}) → {out_dir}")
+    table.add_column("file")
+    table.add_column("bytes", justify="right")
+    for name, size in result.files.items():
+        table.add_row(name, f"{size:,}")
+    out.print(table)
+
+
+@app.command()
+def publish(
+    endpoint: Annotated[str, typer.Option("--endpoint", help="The server's SPARQL 1.1 Graph Store endpoint: Virtuoso "
+                        "http://HOST:8890/sparql-graph-crud-auth, Fuseki http://HOST:3030/DATASET/data, Oxigraph "
+                        "http://HOST:7878/store, GraphDB http://HOST:7200/repositories/REPO/rdf-graphs/service.")],
+    graph: GraphIri = None,
+    user: User = None,
+    password: Password = None,
+    release_dir: Annotated[Path, typer.Option("--release", help="Release folder (`mscev release`).")] = DEFAULT_RELEASE_DIR,
+    chunk: Annotated[Optional[int], typer.Option("--chunk", help="Triples per request (default 50,000).", min=1)] = None,
+) -> None:
+    """Load a release (asserted and inferred triples) into a triple store server, replacing the graph it had there."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("triples"),
+               TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("publishing", total=None)
+        result = run_publish(endpoint, release_dir, graph or PUBLISHED_GRAPH, user, password, chunk or CHUNK_TRIPLES,
+                             on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total))
+    table = Table(title=f"mscev publish {release_dir} → {endpoint}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("graph", escape(result.graph))
+    table.add_row("triples sent", f"{result.triples:,}")
+    table.add_row("requests (chunks)", f"{result.chunks:,}")
+    table.add_row("bytes", f"{result.bytes:,}")
+    table.add_row("time (s)", f"{result.seconds:.2f}")
+    table.add_row("triples per second", f"{result.triples / max(result.seconds, 1e-9):,.0f}")
+    out.print(table)
+    out.print(f"Query it with `mscev query NAME --endpoint URL` (its SPARQL endpoint, e.g. http://HOST:8890/sparql"
+              f"{'' if result.graph == PUBLISHED_GRAPH else ' --graph ' + escape(result.graph)}).")
 
 
 @app.command("check-quotes")

@@ -1,17 +1,23 @@
-"""The project's namespaces and its one prefix map (ontology/prefixes.json), shared by every stage."""
+"""The project's namespaces and its one prefix map (ontology/prefixes.json), shared by every stage.
+
+rdflib and curies take about 0.3 s each to import, so they are imported only when used: `mscev query` needs
+CURIEs for every IRI it prints but neither library (see curie() and expand()).
+"""
+
+from __future__ import annotations
 
 import json
 from functools import cache
-
-import curies
-from rdflib import Graph, Namespace
+from typing import TYPE_CHECKING
 
 from mscev.paths import PREFIXES_FILE
 
-MSCEV = Namespace("https://w3id.org/mscev/")
-DATA = Namespace("https://w3id.org/mscev/data/")
-OBO = Namespace("http://purl.obolibrary.org/obo/")
-REVIEW = DATA["review"]
+if TYPE_CHECKING:
+    import curies
+    from rdflib import Graph
+
+NAMESPACES = {"MSCEV": "https://w3id.org/mscev/", "DATA": "https://w3id.org/mscev/data/",
+              "OBO": "http://purl.obolibrary.org/obo/"}
 ONTOLOGY_IRI = "https://w3id.org/mscev/ontology"
 EXTERNAL_ONTOLOGY_IRI = "https://w3id.org/mscev/imports/external"
 
@@ -22,10 +28,28 @@ def prefix_map() -> dict[str, str]:
     return json.loads(PREFIXES_FILE.read_text(encoding="utf-8"))
 
 
+def __getattr__(name: str):
+    """MSCEV, DATA, OBO (rdflib Namespaces) and REVIEW, made on first use so that rdflib loads only when needed."""
+    if name not in (*NAMESPACES, "REVIEW"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rdflib import Namespace
+
+    value = Namespace(NAMESPACES["DATA"])["review"] if name == "REVIEW" else Namespace(NAMESPACES[name])
+    globals()[name] = value
+    return value
+
+
 @cache
 def converter() -> curies.Converter:
     """CURIE ↔ IRI conversion for the project's prefixes."""
+    import curies
+
     return curies.Converter.from_prefix_map(prefix_map())
+
+
+@cache
+def _namespaces_longest_first() -> list[tuple[str, str]]:
+    return sorted(((namespace, prefix) for prefix, namespace in prefix_map().items()), key=lambda p: -len(p[0]))
 
 
 def bind_prefixes(graph: Graph) -> Graph:
@@ -36,5 +60,23 @@ def bind_prefixes(graph: Graph) -> Graph:
 
 
 def curie(iri: str) -> str:
-    """The CURIE of ``iri`` if a prefix covers it, else the IRI itself."""
-    return converter().compress(iri) or iri
+    """The CURIE of ``iri`` if a prefix covers it (the longest namespace wins, as in curies), else the IRI itself.
+
+    >>> curie("http://purl.obolibrary.org/obo/MONDO_0005178")
+    'MONDO:0005178'
+    """
+    for namespace, prefix in _namespaces_longest_first():
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
+
+def expand(text: str) -> str | None:
+    """The IRI of a CURIE with a known prefix, else None (same answers as curies' expand, without its import cost).
+
+    >>> expand("finding:ref26-cartilage-regeneration")
+    'https://w3id.org/mscev/data/finding/ref26-cartilage-regeneration'
+    """
+    prefix, colon, local = text.partition(":")
+    namespace = prefix_map().get(prefix) if colon else None
+    return None if namespace is None else namespace + local

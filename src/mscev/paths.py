@@ -21,6 +21,7 @@ TERMS_FILE = IMPORTS_DIR / "terms.tsv"
 EXTERNAL_FILE = IMPORTS_DIR / "external.ttl"
 
 
-def source_files() -> list[Path]:
-    """The files that make up the graph: the ontology, its imports and every Turtle file under triples/."""
-    return [ONTOLOGY_FILE, EXTERNAL_FILE, *sorted(TRIPLES_DIR.rglob("*.ttl"))]
+def source_files(data_dir: Path = TRIPLES_DIR) -> list[Path]:
+    """The files that make up the graph: the ontology, its imports and every Turtle file under triples/
+    (or under ``data_dir``, e.g. a synthetic corpus)."""
+    return [ONTOLOGY_FILE, EXTERNAL_FILE, *sorted(Path(data_dir).rglob("*.ttl"))]

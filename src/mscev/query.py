@@ -1,28 +1,47 @@
 """Query stage: the stored SPARQL queries of queries/ run on the embedded pyoxigraph store.
 
-Each stored query declares its parameters in its header (``#+ param: NAME TYPE [= DEFAULT] — description``).
-Values are turned into RDF terms and bound through pyoxigraph's substitutions, never spliced into the text.
+Each stored query declares its question and parameters in its header::
+
+    #+ summary: Which conditions were treated with vesicles from a given MSC source?
+    #+ tags: source, condition
+    #+ param: source iri = mscev:UmbilicalCordMSC — the MSC source (a source class, tissue or cell population)
+
+Values are turned into RDF terms of the declared type and bound through pyoxigraph's substitutions, never
+spliced into the text. pyoxigraph binds only variables that the query projects, so a parameter's variable
+is always in its SELECT clause (which also shows the user what the value resolved to).
+
+This module is on the path of `mscev query`, which should answer in a few hundred milliseconds: it imports
+neither rdflib nor curies (see mscev.namespaces).
 """
 
+import os
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from mscev.errors import MscevError
-from mscev.namespaces import converter, prefix_map
-from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR
+from mscev.namespaces import curie, expand, prefix_map
+from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_files
 
 PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*)$")
-PARAM = re.compile(r"^(\w+)\s+(\w+)(?:\s*=\s*(\S+))?\s*(?:[—-]+\s*(.*))?$")
+PARAM = re.compile(r'^(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
+                   r"\s*(?:(?:—|--?)\s*(?P<description>.*))?$")
+INTEGER = re.compile(r"[+-]?\d+")
+DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+BOOLEANS = {"true": "true", "1": "true", "false": "false", "0": "false"}
+CURIE_LIKE = re.compile(r"[A-Za-z][\w.-]*:\S*")
 STORE_DIR = "store"
 ASSERTED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/asserted")
 INFERRED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/inferred")
+ALL_LABELS_QUERY = ("SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
+                    "FILTER(isIRI(?term)) }")
+LABEL_QUERY = ("SELECT ?term ?wanted WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
+               "FILTER(isIRI(?term) && LCASE(STR(?label)) = LCASE(STR(?wanted))) }")
 
 
 @dataclass(frozen=True)
@@ -44,11 +63,14 @@ class StoredQuery:
 
 
 def read_query(path: Path) -> StoredQuery:
-    """Parse a .rq file and its '#+' header lines."""
+    """Parse a .rq file and its '#+' header lines (summary, tags, param)."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise MscevError(f"{path}: cannot read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise MscevError(f"{path}: not UTF-8 text") from None
     summary, tags, parameters = "", (), []
     for line_no, line in enumerate(text.splitlines(), start=1):
         match = HEADER.match(line.strip())
@@ -61,22 +83,25 @@ def read_query(path: Path) -> StoredQuery:
             tags = tuple(t.strip() for t in value.split(",") if t.strip())
         elif key == "param":
             param = PARAM.match(value)
-            if not param or param.group(2) not in PARAM_TYPES:
+            if not param or param["type"] not in PARAM_TYPES:
                 raise MscevError(f"{path}:{line_no}: a parameter line reads '#+ param: NAME TYPE [= DEFAULT] — "
                                  f"description' with TYPE one of {', '.join(PARAM_TYPES)}")
-            parameters.append(Parameter(param.group(1), param.group(2), param.group(3), param.group(4) or ""))
+            default = param["quoted"] if param["quoted"] is not None else param["default"]
+            parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip()))
     return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text)
 
 
 def stored_queries(folder: Path = QUERIES_DIR) -> dict[str, StoredQuery]:
     """Every stored query by name (the file stem)."""
-    return {path.stem: read_query(path) for path in sorted(folder.glob("*.rq"))}
+    return {path.stem: read_query(path) for path in sorted(Path(folder).glob("*.rq"))}
 
 
 def find_query(name_or_file: str) -> StoredQuery:
     """A stored query by name, or an ad-hoc .rq file by path."""
     path = Path(name_or_file)
-    if path.suffix == ".rq" and path.is_file():
+    if path.suffix == ".rq":
+        if not path.is_file():
+            raise MscevError(f"{path}: no such query file")
         return read_query(path)
     queries = stored_queries()
     if name_or_file not in queries:
@@ -90,11 +115,20 @@ def open_store(build_dir: Path = DEFAULT_BUILD_DIR) -> ox.Store:
     """The store written by `mscev build`, opened read-only."""
     path = Path(build_dir) / STORE_DIR
     if not path.is_dir():
-        raise MscevError(f"no built store in {build_dir}: run `mscev build` first.")
+        raise MscevError(f"no built graph in {build_dir}: run `mscev build` first (it writes {path}).")
     try:
         return ox.Store.read_only(str(path))
     except OSError as error:
         raise MscevError(f"the store in {path} cannot be opened ({error}); run `mscev build` again.") from None
+
+
+def stale_sources(build_dir: Path = DEFAULT_BUILD_DIR) -> list[Path]:
+    """Source files changed since the build in ``build_dir`` was written (its answers may be out of date)."""
+    try:
+        built_at = os.stat(Path(build_dir) / "summary.json").st_mtime
+    except OSError:
+        return []
+    return [path for path in source_files() if path.stat().st_mtime > built_at]
 
 
 def bind_parameters(query: StoredQuery, values: dict[str, str], store: ox.Store) -> dict[ox.Variable, object]:
@@ -114,63 +148,65 @@ def bind_parameters(query: StoredQuery, values: dict[str, str], store: ox.Store)
 
 
 def to_term(param: Parameter, raw: str, store: ox.Store):
-    """One parameter value as an RDF term, or a clear refusal."""
+    """One parameter value as an RDF term of the parameter's type, or a clear refusal."""
     def refuse(why: str):
         raise MscevError(f"--param {param.name}={raw!r}: {why}")
 
+    text = raw.strip()
     if param.type == "literal":
         return ox.Literal(raw)
     if param.type == "integer":
-        if not re.fullmatch(r"[+-]?\d+", raw):
-            refuse("not an integer")
-        return ox.Literal(str(int(raw)), datatype=ox.NamedNode(XSD + "integer"))
+        if not INTEGER.fullmatch(text):
+            refuse("not an integer (digits with an optional sign)")
+        return ox.Literal(str(int(text)), datatype=ox.NamedNode(XSD + "integer"))
     if param.type == "decimal":
-        try:
-            Decimal(raw)
-        except InvalidOperation:
-            refuse("not a decimal number")
-        return ox.Literal(raw, datatype=ox.NamedNode(XSD + "decimal"))
+        if not DECIMAL.fullmatch(text):
+            refuse("not a decimal number (such as 150 or 0.5)")
+        return ox.Literal(text, datatype=ox.NamedNode(XSD + "decimal"))
     if param.type == "boolean":
-        if raw.lower() not in ("true", "false"):
+        if text.lower() not in BOOLEANS:
             refuse("not a boolean (true or false)")
-        return ox.Literal(raw.lower(), datatype=ox.NamedNode(XSD + "boolean"))
-    return ox.NamedNode(resolve_iri(raw, store, refuse))
+        return ox.Literal(BOOLEANS[text.lower()], datatype=ox.NamedNode(XSD + "boolean"))
+    return resolve_iri(text, store, refuse)
 
 
-def resolve_iri(raw: str, store: ox.Store, refuse) -> str:
-    """A full IRI, a CURIE with a known prefix, or an exact (case-insensitive) label in the graph."""
-    text = raw.strip()
+def resolve_iri(text: str, store: ox.Store, refuse) -> ox.NamedNode:
+    """A full IRI (bare or in <>), a CURIE with a known prefix, or a label of exactly one term in the graph."""
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
-    if re.match(r"^https?://\S+$", text):
-        return text
-    prefix, sep, _local = text.partition(":")
-    if sep and prefix in prefix_map():
-        return converter().expand_strict(text)
-    matches = sorted({
-        solution["s"].value
-        for solution in store.query(
-            "SELECT ?s WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l "
-            "FILTER(LCASE(STR(?l)) = LCASE(?wanted)) }",
-            substitutions={ox.Variable("wanted"): ox.Literal(text)},
-        )
-        if isinstance(solution["s"], ox.NamedNode)
-    })
-    if not matches:
-        refuse("not an IRI, a CURIE with a known prefix, or a label in the graph")
-    if len(matches) > 1:
-        refuse("the label is ambiguous: " + ", ".join(converter().compress(m) or m for m in matches))
-    return matches[0]
+    iri = expand(text)
+    if iri is None and ("://" in text or text.startswith("urn:")):
+        iri = text
+    if iri is not None:
+        try:
+            return ox.NamedNode(iri)
+        except ValueError as error:
+            refuse(f"not a valid IRI ({error})")
+    matches = sorted({row["term"].value for row in store.query(
+        LABEL_QUERY, substitutions={ox.Variable("wanted"): ox.Literal(text)}, use_default_graph_as_union=True)})
+    if len(matches) == 1:
+        return ox.NamedNode(matches[0])
+    if matches:
+        refuse("the label is ambiguous; give one of these CURIEs instead: " + ", ".join(curie(m) for m in matches))
+    if CURIE_LIKE.fullmatch(text):
+        refuse(f"unknown prefix '{text.partition(':')[0]}' (the prefixes are in ontology/prefixes.json)")
+    wanted = text.casefold()
+    close = sorted({f"{row['label'].value} ({curie(row['term'].value)})"
+                    for row in store.query(ALL_LABELS_QUERY, use_default_graph_as_union=True)
+                    if wanted and wanted in row["label"].value.casefold()}, key=lambda hint: (len(hint), hint))
+    hint = f" Labels that contain it: {'; '.join(close[:8])}{' …' if len(close) > 8 else ''}." if close else ""
+    refuse("not an IRI, a CURIE with a known prefix or the label of a term in the graph." + hint)
 
 
-def run_query(name_or_file: str, params: dict[str, str] | None = None, build_dir: Path = DEFAULT_BUILD_DIR,
+def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, build_dir: Path = DEFAULT_BUILD_DIR,
               store: ox.Store | None = None, inferred: bool = True):
-    """Run a stored query (or an .rq file) with parameters; returns pyoxigraph results.
+    """Run a stored query (by name, as an .rq file or already read) with parameters; returns pyoxigraph results.
 
     The store keeps asserted and inferred triples in two named graphs; a query sees both by default,
     or only the asserted ones with ``inferred=False``.
     """
-    query = find_query(name_or_file)
+    if not isinstance(query, StoredQuery):
+        query = find_query(query)
     store = store or open_store(build_dir)
     bindings = bind_parameters(query, params or {}, store)
     graphs = {"use_default_graph_as_union": True} if inferred else {"default_graph": ASSERTED_GRAPH}
@@ -178,6 +214,8 @@ def run_query(name_or_file: str, params: dict[str, str] | None = None, build_dir
         return store.query(query.text, substitutions=bindings, prefixes=prefix_map(), **graphs)
     except SyntaxError as error:
         raise MscevError(f"{query.path}: SPARQL syntax error: {error}") from None
+    except RuntimeError as error:  # e.g. a parameter that the query does not project
+        raise MscevError(f"{query.path}: {error}") from None
 
 
 def rows(results) -> list[dict[str, str]]:

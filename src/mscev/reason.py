@@ -6,6 +6,8 @@ Two profiles:
   temporary folder.
 - ``rl``: the OWL 2 RL closure from the `reasonable` engine (fast, for large graphs). `reasonable` does not
   apply property chains (rule prp-spo2), so those are applied here and the two alternate to a fixpoint.
+- ``reason_store``: the OWL 2 RL closure as SPARQL rules inside a pyoxigraph store (mscev.rl_rules), for
+  graphs of millions of triples, where `reasonable` runs out of memory (past about 100,000 findings).
 
 Either way the inferred triples come back as a separate graph, so asserted and inferred facts never mix
 unmarked. When HermiT finds the graph inconsistent, the axioms the data breaks are looked for directly
@@ -18,10 +20,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
 from mscev.errors import MscevError
+from mscev.load import LoadedStore
 from mscev.namespaces import bind_prefixes, curie
 
 INFERENCES_ONTOLOGY = "http://inferrences"  # sic: owlready2's name for the ontology it writes inferences to
@@ -49,6 +53,49 @@ class ReasoningResult:
         subclasses = sum(1 for _ in self.inferred.triples((None, RDFS.subClassOf, None)))
         return {"class memberships": types, "subclass links": subclasses,
                 "property values": len(self.inferred) - types - subclasses}
+
+
+@dataclass
+class StoreReasoningResult:
+    """The OWL 2 RL closure computed in the store (the fast engine); the inferred triples are its graph ``graph``."""
+
+    store: ox.Store
+    graph: ox.NamedNode
+    consistent: bool
+    explanation: list[str]
+    seconds: dict[str, float]
+    rounds: int
+    profile: str = "rl-sparql"
+    unsatisfiable: list[str] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return round(sum(self.seconds.values()), 3)
+
+    def counts(self) -> dict[str, int]:
+        """Inferred class memberships, subclass links and property values."""
+        row = next(self.store.query(
+            "SELECT (COUNT(*) AS ?all) (SUM(IF(?p = rdf:type, 1, 0)) AS ?types) "
+            "(SUM(IF(?p = rdfs:subClassOf, 1, 0)) AS ?subclasses) "
+            f"WHERE {{ GRAPH <{self.graph.value}> {{ ?s ?p ?o }} }}",
+            prefixes={"rdf": str(RDF), "rdfs": str(RDFS)}))
+        total, types, subclasses = (int(row[name].value) if row[name] else 0 for name in ("all", "types", "subclasses"))
+        return {"class memberships": types, "subclass links": subclasses,
+                "property values": total - types - subclasses}
+
+
+def reason_store(loaded: LoadedStore) -> StoreReasoningResult:
+    """The OWL 2 RL closure of the asserted graph, computed with SPARQL rules inside the store."""
+    from mscev import rl_rules
+
+    if loaded.graph != rl_rules.ASSERTED:
+        raise MscevError(f"the rule engine reads the asserted triples from {rl_rules.ASSERTED.value}")
+    started = time.perf_counter()
+    rounds = rl_rules.materialise(loaded.store)
+    closure = time.perf_counter()
+    explanation = rl_rules.contradictions(loaded.store)
+    seconds = {"rl rules": round(closure - started, 3), "consistency": round(time.perf_counter() - closure, 3)}
+    return StoreReasoningResult(loaded.store, rl_rules.INFERRED, not explanation, explanation, seconds, rounds)
 
 
 def java_available() -> bool:

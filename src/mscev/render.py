@@ -1,5 +1,10 @@
-"""Output of query results: machine formats through pyoxigraph's own serialisers, a readable table with rich."""
+"""Output of query results: machine formats through pyoxigraph's own serialisers, a readable table with rich.
 
+In the table, IRIs are shown by their rdfs:label (the CURIE when a term has none); ``ids=True`` adds the
+CURIE after the label, for users who want identifiers.
+"""
+
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -18,72 +23,110 @@ RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 
 
 def labeler(store: ox.Store):
-    """A function giving the rdfs:label of an IRI in ``store`` (first one, by string order), or None."""
+    """A function giving the rdfs:label of an IRI in ``store`` (English or plain first, then by string order)."""
     cache: dict[str, str | None] = {}
 
     def label(node: ox.NamedNode) -> str | None:
         if node.value not in cache:
-            labels = sorted(q.object.value for q in store.quads_for_pattern(node, RDFS_LABEL, None))
-            cache[node.value] = labels[0] if labels else None
+            labels = sorted((q.object.language not in (None, "en"), q.object.value)
+                            for q in store.quads_for_pattern(node, RDFS_LABEL, None) if isinstance(q.object, ox.Literal))
+            cache[node.value] = labels[0][1] if labels else None
         return cache[node.value]
 
     return label
 
 
-def show_term(term, label=None) -> str:
-    """A term for people: 'label (CURIE)' for IRIs, the lexical form for literals."""
+def show_term(term, label=None, ids: bool = False) -> str:
+    """A term for people: an IRI by its label (with its CURIE when ``ids``), a literal by its lexical form."""
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
         text = curie(term.value)
         name = label(term) if label else None
-        return f"{name} ({text})" if name else text
+        if not name:
+            return text
+        return f"{name} ({text})" if ids else name
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
     return term.value
 
 
-def emit(results, fmt: str, out_file: Path | None, console: Console, label=None) -> None:
+def emit(results, fmt: str, out_file: Path | None, console: Console, label=None, ids: bool = False,
+         title: str | None = None) -> None:
     """Write results in ``fmt`` to ``out_file`` (atomically) or the console."""
-    if fmt not in FORMATS:
-        raise MscevError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    if isinstance(results, ox.QueryBoolean):
-        _write_text(str(bool(results)).lower() + "\n", out_file, console)
-        return
+    check_format(fmt)
     if isinstance(results, ox.QueryTriples):
-        data = ox.serialize(results, format=ox.RdfFormat.TURTLE)
-        _write_text(data.decode("utf-8"), out_file, console)
+        _write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file, console)
         return
     if fmt in MACHINE_FORMATS:
         _write_text(results.serialize(format=MACHINE_FORMATS[fmt]).decode("utf-8"), out_file, console)
         return
+    if isinstance(results, ox.QueryBoolean):
+        _write_text(str(bool(results)).lower() + "\n", out_file, console)
+        return
     variables = [v.value for v in results.variables]
-    table = Table(show_lines=False)
-    for name in variables:
-        table.add_column(name, overflow="fold")
-    count = 0
-    for solution in results:
-        table.add_row(*(escape(show_term(solution[name], label)) for name in variables))
-        count += 1
-    table.caption = f"{count} row(s)"
-    if out_file:
-        with open(os.devnull, "w") as sink:
-            capture = Console(file=sink, record=True, width=200)
-            capture.print(table)
-        _write_text(capture.export_text(), out_file, console)
+    rows = [[show_term(solution[name], label, ids) for name in variables] for solution in results]
+    table = Table(title=escape(title) if title else None, show_lines=False)
+    if len(rows) == 1 and len(variables) > 3:  # one wide row (a summary) reads better as name / value pairs
+        table.add_column("variable")
+        table.add_column("value", overflow="fold")
+        for name, value in zip(variables, rows[0]):
+            table.add_row(escape(name), escape(value))
     else:
-        console.print(table)
+        for name in variables:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*(escape(value) for value in row))
+    table.caption = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+    _write_table(table, out_file, console)
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise MscevError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
 def catalogue(queries) -> Table:
     """The stored queries as a table: name, question, parameters."""
     table = Table(title=f"{len(queries)} stored queries (queries/)")
-    table.add_column("name", no_wrap=True)
+    table.add_column("name", no_wrap=True, min_width=max((len(name) for name in queries), default=4))
     table.add_column("question", overflow="fold")
     table.add_column("parameters", overflow="fold")
     for query in queries.values():
         params = "; ".join(
-            f"{p.name} ({p.type}{' = ' + p.default if p.default else ''})" for p in query.parameters) or "-"
-        table.add_row(query.name, escape(query.summary), escape(params))
+            f"{p.name} ({p.type}{' = ' + p.default if p.default else ''}): {p.description}" for p in query.parameters)
+        table.add_row(query.name, escape(query.summary), escape(params or "-"))
     return table
+
+
+def catalogue_json(queries) -> str:
+    """The stored queries as JSON, for programs (a web page, a notebook)."""
+    return json.dumps([
+        {"name": q.name, "summary": q.summary, "tags": list(q.tags), "file": q.path.name,
+         "parameters": [{"name": p.name, "type": p.type, "default": p.default, "description": p.description}
+                        for p in q.parameters]}
+        for q in queries.values()], indent=2, ensure_ascii=False) + "\n"
+
+
+def write_catalogue(queries, fmt: str, out_file: Path | None, console: Console) -> None:
+    """`mscev query --list`: a table for people, JSON for programs (csv and tsv are refused)."""
+    check_format(fmt)
+    if fmt == "json":
+        _write_text(catalogue_json(queries), out_file, console)
+    elif fmt == "table":
+        _write_table(catalogue(queries), out_file, console)
+    else:
+        raise MscevError(f"--list --format {fmt}: the list is written as a table or as json")
+
+
+def _write_table(table: Table, out_file: Path | None, console: Console) -> None:
+    if out_file is None:
+        console.print(table)
+        return
+    with open(os.devnull, "w") as sink:
+        capture = Console(file=sink, record=True, width=200)
+        capture.print(table)
+    _write_text(capture.export_text(), out_file, console)
 
 
 def _write_text(text: str, out_file: Path | None, console: Console) -> None:

@@ -3,14 +3,20 @@
 Violations fail the build; warnings are reported. Validation runs without RDFS inference, against the
 merged graph that already holds the class hierarchy, because RDFS inference would type every value of a
 property as the property's range and hide wrong-class violations.
+
+Two engines give the same report: ``validate`` (pySHACL on an rdflib graph, the reference) and
+``validate_store`` (the shapes compiled to SPARQL on a pyoxigraph store, see mscev.shacl_sparql), which
+the fast build uses for graphs of millions of triples.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 
-from mscev.load import LoadedGraph, parse_turtle
+from mscev.load import LoadedGraph, LoadedStore, parse_turtle, to_rdflib
 from mscev.namespaces import MSCEV, bind_prefixes, curie
 from mscev.paths import SHAPES_FILE
 
@@ -67,8 +73,40 @@ def validate(loaded: LoadedGraph, shapes_file: Path = SHAPES_FILE) -> Validation
     )
     report_node = next(results_graph.subjects(RDF.type, SH.ValidationReport))
     for term in undeclared_external_terms(loaded.graph):
-        _add_undeclared_result(results_graph, report_node, loaded.graph, term)
-    results = [_read_result(results_graph, node, loaded, shapes) for node in results_graph.objects(report_node, SH.result)]
+        _add_undeclared_result(results_graph, report_node, min(loaded.graph.subjects(None, term), default=term), term)
+    return _report(results_graph, report_node, loaded.origin_of, shapes)
+
+
+def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> ValidationReport:
+    """The same validation on a pyoxigraph store, with the shapes compiled to SPARQL (for large graphs)."""
+    from mscev.shacl_sparql import compile_shapes, run_checks
+
+    shapes = parse_turtle(shapes_file)
+    results_graph = Graph()
+    report_node = BNode()
+    results_graph.add((report_node, RDF.type, SH.ValidationReport))
+    focus_nodes = set()
+    for check, focus, value in run_checks(compile_shapes(shapes, loaded.store, loaded.graph), loaded.store, loaded.graph):
+        node = _add_result(results_graph, report_node, to_rdflib(focus), check.severity, check.constraint,
+                           check.message, None if value is None else to_rdflib(value))
+        results_graph.add((node, SH.sourceShape, check.shape))
+        if check.path is not None:
+            path = check.path
+            if check.inverse:
+                path = BNode()
+                results_graph.add((path, SH.inversePath, check.path))
+            results_graph.add((node, SH.resultPath, path))
+        focus_nodes.add(focus)
+    for row in loaded.store.query(UNDECLARED_TERMS, default_graph=loaded.graph):
+        user = row["user"] if row["user"] is not None else row["term"]
+        _add_undeclared_result(results_graph, report_node, to_rdflib(user), to_rdflib(row["term"]))
+        focus_nodes.add(user)
+    origins = loaded.origins(focus_nodes)
+    return _report(results_graph, report_node, lambda node: origins.get(_oxigraph(node), "-"), shapes)
+
+
+def _report(results_graph: Graph, report_node, origin_of: Callable, shapes: Graph) -> ValidationReport:
+    results = [_read_result(results_graph, node, origin_of, shapes) for node in results_graph.objects(report_node, SH.result)]
     conforms = not any(r.severity == "Violation" for r in results)
     results_graph.set((report_node, SH.conforms, Literal(conforms)))
     return ValidationReport(sorted(results), bind_prefixes(results_graph))
@@ -81,21 +119,28 @@ def undeclared_external_terms(graph: Graph) -> set[URIRef]:
     return {iri for iri in used if (iri, RDFS.label, None) not in graph}
 
 
-def _add_undeclared_result(results: Graph, report: URIRef, data: Graph, term: URIRef) -> None:
-    user = next(iter(data.subjects(None, term)), term)
+def _add_undeclared_result(results: Graph, report, user, term: URIRef) -> None:
+    """A violation on ``user`` (the first subject that uses ``term``, or the term itself) for an undeclared term."""
+    _add_result(results, report, user, SH.Violation, DECLARED_TERM, Literal(
+        f"{curie(term)} is not declared: verify it in its ontology's own file and add it to ontology/imports/terms.tsv, "
+        "then run `mscev update-imports`."), term)
+
+
+def _add_result(results: Graph, report, focus, severity, constraint, message, value) -> BNode:
     node = BNode()
     results.add((report, SH.result, node))
     results.add((node, RDF.type, SH.ValidationResult))
-    results.add((node, SH.focusNode, user))
-    results.add((node, SH.value, term))
-    results.add((node, SH.resultSeverity, SH.Violation))
-    results.add((node, SH.sourceConstraintComponent, DECLARED_TERM))
-    results.add((node, SH.resultMessage, Literal(
-        f"{curie(term)} is not declared: verify it in its ontology's own file and add it to ontology/imports/terms.tsv, "
-        "then run `mscev update-imports`.")))
+    results.add((node, SH.focusNode, focus))
+    results.add((node, SH.resultSeverity, severity))
+    results.add((node, SH.sourceConstraintComponent, constraint))
+    if message is not None:
+        results.add((node, SH.resultMessage, message))
+    if value is not None:
+        results.add((node, SH.value, value))
+    return node
 
 
-def _read_result(results: Graph, node, loaded: LoadedGraph, shapes: Graph) -> ValidationResult:
+def _read_result(results: Graph, node, origin_of: Callable, shapes: Graph) -> ValidationResult:
     def value(predicate):
         return results.value(node, predicate)
 
@@ -109,7 +154,7 @@ def _read_result(results: Graph, node, loaded: LoadedGraph, shapes: Graph) -> Va
         message = f"{message} (value: {_show(value(SH.value))})"
     return ValidationResult(
         severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
-        file=loaded.origin_of(focus),
+        file=origin_of(focus),
         focus=_show(focus),
         path=_show_path(results, path),
         message=str(message),
@@ -148,3 +193,18 @@ def _show(node) -> str:
         text = str(node)
         return repr(text if len(text) < 60 else text[:57] + "...")
     return "_:" + str(node)
+
+
+# undeclared_external_terms in SPARQL, with the first subject that uses each term
+UNDECLARED_TERMS = f"""
+SELECT ?term (MIN(?subject) AS ?user) WHERE {{
+  {{ ?subject ?p ?term }} UNION {{ ?term ?p ?o }} UNION {{ ?s ?term ?o }}
+  FILTER(isIRI(?term) && ({" || ".join(f'STRSTARTS(STR(?term), "{ns}")' for ns in EXTERNAL_NAMESPACES)}))
+  MINUS {{ ?term <{RDFS.label}> ?label }}
+}} GROUP BY ?term
+"""
+
+
+def _oxigraph(node):
+    """An rdflib subject (IRI or blank node) as a pyoxigraph term."""
+    return ox.BlankNode(str(node)) if isinstance(node, BNode) else ox.NamedNode(str(node))

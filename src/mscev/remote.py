@@ -1,0 +1,400 @@
+"""Remote stage: publish a release to a triple store server, and run the stored queries on any SPARQL endpoint.
+
+`mscev publish` sends the release's N-Triples (mscev.nt and mscev-inferred.nt) with the SPARQL 1.1 Graph Store
+HTTP Protocol (Virtuoso, Fuseki, GraphDB, Oxigraph server) into ONE named graph, PUBLISHED_GRAPH by default: the
+first chunk is PUT (it replaces the graph, so publishing again never duplicates it), the others are POSTed
+(appended). A chunk never splits the triples that share blank nodes, since blank node labels are scoped to one
+request.
+
+`mscev query --endpoint` sends a stored query with the SPARQL 1.1 Protocol and ``default-graph-uri`` set to that
+graph, so the query text (which has no GRAPH clauses) sees the asserted and inferred triples together, as it
+does on the embedded store. An endpoint has no substitutions API: parameters become a VALUES block placed first
+in the query's WHERE group, written from RDF terms (the same typed terms mscev.query binds locally, serialised in
+N-Triples syntax), never from the user's text. Placed there, and not as a trailing VALUES clause, the values
+are also seen by the group's FILTERs (a trailing VALUES clause is joined after the WHERE clause, so a parameter
+used only in a FILTER, as in `search` and `ev-size`, would be unbound there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+from mscev.errors import MscevError
+from mscev.namespaces import prefix_map
+from mscev.query import RDFS_LABEL, StoredQuery, bind_parameters, find_query
+from mscev.release import CHECKSUMS, DEFAULT_RELEASE_DIR
+
+PUBLISHED_GRAPH = "https://w3id.org/mscev/data/graph/release"  # asserted and inferred triples together
+RELEASE_FILES = ("mscev.nt", "mscev-inferred.nt")
+CHUNK_TRIPLES = 50_000
+LABEL_BATCH = 200
+TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+N_TRIPLES = "application/n-triples"
+RESULTS_JSON = "application/sparql-results+json"
+LABELS_QUERY = "SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+# SPARQL tokens, enough to find braces outside strings, IRIs and comments (an IRI cannot hold braces or spaces).
+TOKENS = re.compile(r'''
+    (?P<comment>\#[^\r\n]*)
+  | (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
+              |"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$]\w+)
+  | (?P<name>[\w.-]*:[^\s{}()<>"',;]*|[A-Za-z_]\w*)
+  | (?P<brace>[{}])
+  | (?P<paren>[()])
+  | (?P<other>\S)
+''', re.X | re.S)
+
+
+@dataclass
+class Publication:
+    endpoint: str
+    graph: str
+    triples: int  # sent (a triple both asserted and inferred is sent twice and stored once)
+    chunks: int
+    bytes: int
+    seconds: float
+
+
+# ---------------------------------------------------------------- HTTP
+
+class ChallengeAuth(httpx.Auth):
+    """Digest or Basic authentication, whichever the server asks for (Virtuoso asks for Digest, Fuseki and
+    GraphDB for Basic); the choice is made on the first 401 and kept."""
+
+    requires_request_body = True
+
+    def __init__(self, user: str, password: str):
+        self.schemes = {"digest": httpx.DigestAuth(user, password), "basic": httpx.BasicAuth(user, password)}
+        self.chosen: httpx.Auth | None = None
+
+    def auth_flow(self, request):
+        if self.chosen is None:
+            response = yield request
+            if response.status_code != 401:
+                return
+            offered = {challenge.split(" ", 1)[0].lower() for challenge in response.headers.get_list("www-authenticate")}
+            self.chosen = next((auth for scheme, auth in self.schemes.items() if scheme in offered), None)
+            if self.chosen is None:
+                return
+        yield from self.chosen.auth_flow(request)
+
+
+def http_client(user: str | None = None, password: str | None = None) -> httpx.Client:
+    if (user is None) != (password is None):
+        raise MscevError("give both --user and --password, or neither")
+    return httpx.Client(auth=ChallengeAuth(user, password) if user is not None else None, timeout=TIMEOUT)
+
+
+def check_endpoint(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as error:
+        raise MscevError(f"--endpoint {url!r}: not a URL ({error})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise MscevError(f"--endpoint {url!r}: give an http:// or https:// URL")
+    return url
+
+
+def _send(client: httpx.Client, method: str, url: str, what: str, **kwargs) -> httpx.Response:
+    """One request, with failures turned into messages that say what to check."""
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.TransportError as error:
+        raise MscevError(f"{url}: {what} failed: {error.__class__.__name__}: {error or 'no answer'} "
+                         "(is the server running, and is this its URL?)") from None
+    if response.status_code in (401, 403):
+        hint = ("check --user and --password, and that the user may do this" if client.auth
+                else "give --user and --password")
+        raise MscevError(f"{url}: {what} was refused (HTTP {response.status_code}): {hint}")
+    if response.status_code >= 400:
+        raise MscevError(f"{url}: {what} failed (HTTP {response.status_code}): "
+                         f"{_server_message(response) or response.reason_phrase}")
+    return response
+
+
+def _server_message(response: httpx.Response) -> str:
+    """The server's explanation: an HTML page's text, or a text's first paragraph (servers echo the query after it)."""
+    if "html" in response.headers.get("content-type", ""):
+        return " ".join(re.sub(r"<[^>]*>", " ", response.text).split())[:600]
+    paragraphs = (" ".join(part.split()) for part in re.split(r"\n\s*\n", response.text))
+    return next((part for part in paragraphs if part), "")[:600]
+
+
+# ---------------------------------------------------------------- publish
+
+def release_files(release_dir: Path = DEFAULT_RELEASE_DIR) -> list[Path]:
+    """The release's N-Triples files, after checking them against its SHA256SUMS."""
+    release_dir = Path(release_dir)
+    paths = [release_dir / name for name in RELEASE_FILES]
+    missing = [path.name for path in paths if not path.is_file()]
+    if missing:
+        raise MscevError(f"{release_dir}: no {', '.join(missing)} here: write a release with `mscev release` "
+                         "(or name one with --release)")
+    sums_file = release_dir / CHECKSUMS
+    if sums_file.is_file():
+        sums = dict(reversed(line.split(maxsplit=1)) for line in sums_file.read_text(encoding="utf-8").splitlines()
+                    if line.strip())
+        for path in paths:
+            if path.name in sums and _sha256(path) != sums[path.name]:
+                raise MscevError(f"{path}: its checksum differs from {sums_file.name}: the release is damaged; "
+                                 "write it again with `mscev release`")
+    return paths
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def count_lines(paths: Iterable[Path]) -> int:
+    """Lines of N-Triples files: their triples, for a progress bar, without parsing them."""
+    total = 0
+    for path in paths:
+        with Path(path).open("rb") as handle:
+            total += sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    return total
+
+
+def chunk_triples(triples: Iterable[ox.Triple], size: int = CHUNK_TRIPLES) -> Iterator[list[ox.Triple]]:
+    """Chunks of at most ``size`` triples that never split a set of triples linked by blank nodes
+    (such a set larger than ``size`` makes one larger chunk). Triples without blank nodes stream through; those
+    with blank nodes are kept until the end, grouped by union-find over their blank nodes."""
+    if size < 1:
+        raise MscevError(f"--chunk {size}: give a positive number of triples")
+    parent: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def root(node):
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    chunk: list[ox.Triple] = []
+    linked: list[tuple[ox.Triple, ox.BlankNode]] = []
+    for triple in triples:
+        blanks = [term for term in (triple.subject, triple.object) if isinstance(term, ox.BlankNode)]
+        if not blanks:
+            chunk.append(triple)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+            continue
+        first = root(blanks[0])
+        for other in blanks[1:]:
+            parent[root(other)] = first
+        linked.append((triple, blanks[0]))
+    groups: dict[ox.BlankNode, list[ox.Triple]] = {}
+    for triple, node in linked:
+        groups.setdefault(root(node), []).append(triple)
+    for group in groups.values():
+        if chunk and len(chunk) + len(group) > size:
+            yield chunk
+            chunk = []
+        chunk.extend(group)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def release_triples(paths: Iterable[Path]) -> Iterator[ox.Triple]:
+    """The triples of each file; blank nodes are renamed so that files never share one (each is its own document)."""
+    for path in paths:
+        try:
+            for quad in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES, rename_blank_nodes=True):
+                yield ox.Triple(quad.subject, quad.predicate, quad.object)
+        except SyntaxError as error:
+            raise MscevError(f"{path}: not N-Triples: {error}") from None
+
+
+def publish(endpoint: str, release_dir: Path = DEFAULT_RELEASE_DIR, graph: str = PUBLISHED_GRAPH,
+            user: str | None = None, password: str | None = None, chunk: int = CHUNK_TRIPLES,
+            on_chunk: Callable[[int, int], None] | None = None) -> Publication:
+    """Replace ``graph`` at the Graph Store endpoint with the release's asserted and inferred triples.
+
+    ``on_chunk(sent, total)`` is called after each chunk (``total`` counts lines, so it is an estimate).
+    """
+    check_endpoint(endpoint)
+    graph = _check_iri(graph)
+    paths = release_files(release_dir)
+    total = count_lines(paths)
+    sent = chunks = size = 0
+    started = time.perf_counter()
+    with http_client(user, password) as client:
+        for number, triples in enumerate(chunk_triples(release_triples(paths), chunk)):
+            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            _send(client, "PUT" if number == 0 else "POST", endpoint, f"loading chunk {number + 1}",
+                  params={"graph": graph}, content=body, headers={"Content-Type": N_TRIPLES})
+            sent, chunks, size = sent + len(triples), chunks + 1, size + len(body)
+            if on_chunk:
+                on_chunk(sent, max(total, sent))
+        if chunks == 0:  # an empty release still replaces the graph
+            _send(client, "PUT", endpoint, "loading", params={"graph": graph}, content=b"",
+                  headers={"Content-Type": N_TRIPLES})
+    return Publication(endpoint, graph, sent, chunks, size, time.perf_counter() - started)
+
+
+def _check_iri(iri: str) -> str:
+    try:
+        return ox.NamedNode(iri).value
+    except ValueError as error:
+        raise MscevError(f"--graph {iri!r}: not an IRI ({error})") from None
+
+
+# ---------------------------------------------------------------- query
+
+def with_values(text: str, variables: list[ox.Variable], rows: list[tuple]) -> str:
+    """The query with a VALUES block of these rows first in its WHERE group (the whole group when it is a
+    sub-select, which cannot be preceded by anything). No line is added, so the server's line numbers hold."""
+    if not variables:
+        return text
+    cells = " ".join(f"({' '.join(_sparql_term(term) for term in row)})" for row in rows)
+    block = f"VALUES ({' '.join(str(variable) for variable in variables)}) {{ {cells} }}"
+    opened, closed, sub_select = _where_group(text)
+    if sub_select:
+        return f"{text[:opened]} {block} {{{text[opened:closed]}}} {text[closed:]}"
+    return f"{text[:opened]} {block} {text[opened:]}"
+
+
+def _sparql_term(term) -> str:
+    if term is None:
+        return "UNDEF"
+    if isinstance(term, (ox.NamedNode, ox.Literal)):
+        return str(term)  # N-Triples syntax, which SPARQL reads as the same term
+    raise MscevError(f"cannot send {term!r} to an endpoint (only IRIs and literals can be bound)")
+
+
+def query_form(text: str) -> str:
+    """SELECT, CONSTRUCT, DESCRIBE or ASK (which decides the result format to ask for)."""
+    tokens = _tokens(text)
+    return tokens[_form(tokens)].group().upper()
+
+
+def _tokens(text: str) -> list[re.Match]:
+    return [match for match in TOKENS.finditer(text) if match.lastgroup != "comment"]
+
+
+def _form(tokens: list[re.Match]) -> int:
+    for i, token in enumerate(tokens):
+        if token.lastgroup == "name" and token.group().lower() in ("select", "construct", "describe", "ask"):
+            return i
+    raise MscevError("the query has no SELECT, CONSTRUCT, DESCRIBE or ASK")
+
+
+def _where_group(text: str) -> tuple[int, int, bool]:
+    """Offsets just inside the braces of the query's WHERE group, and whether the group is a sub-select."""
+    tokens = _tokens(text)
+    start = _form(tokens) + 1
+    if tokens[start - 1].group().lower() == "construct" and start < len(tokens) and tokens[start].group() == "{":
+        start = _matching(tokens, start) + 1  # the template, not the WHERE group
+    parens = 0
+    for i in range(start, len(tokens)):
+        symbol = tokens[i].group()
+        parens += {"(": 1, ")": -1}.get(symbol, 0)
+        if symbol == "{" and parens == 0:
+            end = _matching(tokens, i)
+            return tokens[i].end(), tokens[end].start(), tokens[i + 1].group().lower() == "select"
+    raise MscevError("cannot bind parameters: the query has no WHERE group")
+
+
+def _matching(tokens, opening: int) -> int:
+    depth = 0
+    for i in range(opening, len(tokens)):
+        depth += {"{": 1, "}": -1}.get(tokens[i].group(), 0)
+        if depth == 0:
+            return i
+    raise MscevError("cannot bind parameters: the query's braces do not balance")
+
+
+class RemoteStore:
+    """A SPARQL 1.1 endpoint seen through the part of pyoxigraph.Store's query interface that mscev.query uses
+    (``query`` with ``substitutions``), so parameters are checked and labels resolved exactly as locally."""
+
+    def __init__(self, endpoint: str, graph: str = PUBLISHED_GRAPH, user: str | None = None,
+                 password: str | None = None):
+        self.endpoint = check_endpoint(endpoint)
+        self.graph = _check_iri(graph)
+        self.client = http_client(user, password)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.client.close()
+
+    def query(self, text: str, substitutions: dict | None = None, prefixes: dict | None = None,
+              use_default_graph_as_union: bool = True, what: str = "the query"):
+        """Results parsed by pyoxigraph. The graph holds asserted and inferred triples together, so
+        ``use_default_graph_as_union`` is what the endpoint does anyway; ``prefixes`` defaults to the project's."""
+        bindings = substitutions or {}
+        text = with_values(text, list(bindings), [tuple(bindings.values())])
+        prefixes = prefix_map() if prefixes is None else prefixes
+        declared = " ".join(f"PREFIX {name}: <{iri}>" for name, iri in prefixes.items())
+        graph_result = query_form(text) in ("CONSTRUCT", "DESCRIBE")
+        response = _send(self.client, "POST", self.endpoint, what,
+                         data={"query": f"{declared} {text}", "default-graph-uri": self.graph},
+                         headers={"Accept": N_TRIPLES if graph_result else RESULTS_JSON})
+        if response.headers.get("x-sql-state"):  # Virtuoso's mark of an answer cut short by its time limit
+            raise MscevError(f"{self.endpoint}: the endpoint returned incomplete results "
+                             f"({response.headers.get('x-sql-message', response.headers['x-sql-state'])}); "
+                             "raise its time limit (Virtuoso: MaxQueryExecutionTime)")
+        kind = response.headers.get("content-type", "").split(";")[0].strip()
+        if kind == RESULTS_JSON:
+            return ox.parse_query_results(_valid_blank_nodes(response.content), format=ox.QueryResultsFormat.JSON)
+        if kind in (N_TRIPLES, "text/plain"):
+            graph = ox.Store()
+            graph.load(response.content, format=ox.RdfFormat.N_TRIPLES)
+            return graph.query("CONSTRUCT WHERE { ?s ?p ?o }")
+        raise MscevError(f"{self.endpoint}: unexpected answer of type {kind or 'unknown'} to {what}")
+
+    def labels(self, results) -> tuple[object, ox.Store]:
+        """The results again, with a store of the rdfs:label of every IRI in them (for mscev.render.labeler)."""
+        store = ox.Store()
+        if not isinstance(results, ox.QuerySolutions):
+            return results, store
+        data = results.serialize(format=ox.QueryResultsFormat.JSON)
+        iris = sorted({term for solution in ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+                       for term in solution if isinstance(term, ox.NamedNode)}, key=lambda iri: iri.value)
+        for start in range(0, len(iris), LABEL_BATCH):
+            batch = iris[start:start + LABEL_BATCH]
+            text = with_values(LABELS_QUERY, [ox.Variable("term")], [(iri,) for iri in batch])
+            for row in self.query(text, prefixes={}, what="the labels query"):
+                store.add(ox.Quad(row["term"], RDFS_LABEL, row["label"]))
+        return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON), store
+
+
+def _valid_blank_nodes(content: bytes) -> bytes:
+    """SPARQL JSON results with blank node labels that pyoxigraph accepts (Virtuoso writes nodeID://b1000)."""
+    if b'"bnode"' not in content:
+        return content
+    data = json.loads(content)
+    names: dict[str, str] = {}
+    for row in data.get("results", {}).get("bindings", []):
+        for cell in row.values():
+            if cell.get("type") == "bnode":
+                cell["value"] = names.setdefault(cell["value"], f"b{len(names)}")
+    return json.dumps(data).encode("utf-8")
+
+
+def run_remote_query(query: str | StoredQuery, params: dict[str, str] | None, store: RemoteStore):
+    """A stored query (by name, as an .rq file or already read) on the endpoint, with parameters bound as
+    mscev.query binds them (labels are resolved on the endpoint); returns pyoxigraph results."""
+    if not isinstance(query, StoredQuery):
+        query = find_query(query)
+    bindings = bind_parameters(query, params or {}, store)
+    return store.query(query.text, substitutions=bindings, what=f"query {query.name}")

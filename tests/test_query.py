@@ -1,0 +1,410 @@
+"""The stored queries and `mscev query`: headers, expected answers, the same answers on rdflib, safe parameters.
+
+Expected answers live in tests/expected/queries/<name>.srj (SPARQL 1.1 Query Results JSON), one per stored query
+run with its defaults, plus one per parameter case of tests/fixtures/query-params.json. They are made from the
+real graph, which curators keep refining: after a curation change, regenerate them with
+
+    .venv/bin/pytest tests/test_query.py --update-expected
+
+and review the diff (git diff tests/expected/queries/) before committing it.
+"""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from mscev.cli import main
+from mscev.errors import MscevError
+from mscev.namespaces import curie, expand
+from mscev.query import Parameter, bind_parameters, open_store, read_query, run_query, stored_queries, to_term
+
+from conftest import FIXTURES
+
+QUERIES = stored_queries()
+EXPECTED = Path(__file__).parent / "expected" / "queries"
+CASES = json.loads((FIXTURES / "query-params.json").read_text(encoding="utf-8"))
+RUNS = {**{name: (name, {}) for name in QUERIES}, **{case: (c["query"], c["params"]) for case, c in CASES.items()}}
+FINDINGS_COLUMNS = ["finding", "refs", "section", "source", "species", "ev_type", "modification", "formulation",
+                    "route", "condition", "model", "outcome", "effects", "cargo", "targets", "quote"]
+HOSTILE = ['"', "'", '\\', '"}', "} UNION { ?s ?p ?o }", '") } UNION { ?finding ?p ?o } #', "x\n}\nSELECT * WHERE {",
+           "'; DROP ALL; '", "{{ }}", "\u0000", "\"\"\"", "macrophage\" || true || \""]
+AGGREGATE = re.compile(r'GROUP_CONCAT\(.*?separator\s*=\s*"([^"]*)"\s*\)\s*AS\s+\?(\w+)', re.S)
+ORDER_BY = re.compile(r"^ORDER BY (.*)$", re.M)
+NUMERIC = {"http://www.w3.org/2001/XMLSchema#" + t for t in ("integer", "decimal")}
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+# ---------------------------------------------------------------- comparing results as parsed terms
+
+def term_key(kind, value, language=None, datatype=None):
+    """A comparable key for one RDF term; numbers by value (so 50 and 50.0 are equal), blank nodes all alike."""
+    if kind == "literal" and datatype in NUMERIC:
+        return ("number", Decimal(value))
+    if kind == "literal":
+        return ("literal", value, language, None if language else datatype or XSD_STRING)
+    return (kind, value if kind == "iri" else None)
+
+
+def ox_key(term):
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return term_key("iri", term.value)
+    if isinstance(term, ox.BlankNode):
+        return term_key("blank", term.value)
+    return term_key("literal", term.value, term.language, None if term.language else term.datatype.value)
+
+
+def rdflib_key(term):
+    from rdflib import BNode, URIRef
+
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return term_key("iri", str(term))
+    if isinstance(term, BNode):
+        return term_key("blank", str(term))
+    return term_key("literal", str(term), term.language, str(term.datatype) if term.datatype else None)
+
+
+def normalised(query, variables, rows):
+    """Rows as tuples of keys; a GROUP_CONCAT column as the sorted list of its parts (SPARQL leaves their order open)."""
+    separators = {name: separator for separator, name in AGGREGATE.findall(query.text)}
+    result = []
+    for row in rows:
+        cells = []
+        for name, key in zip(variables, row):
+            if name in separators and key is not None:
+                key = ("list", tuple(sorted(key[1].split(separators[name]))))
+            cells.append(key)
+        result.append(tuple(cells))
+    return result
+
+
+def ordered_columns(query, variables):
+    """The projected variables that the query's ORDER BY sorts on: their sequence must match, ties may not."""
+    match = ORDER_BY.search(query.text)
+    return [variables.index(name) for name in re.findall(r"\?(\w+)", match.group(1)) if name in variables] if match else []
+
+
+def assert_same(query, variables, actual, expected, what):
+    assert Counter(actual) == Counter(expected), f"{query.name}: rows differ from {what}:\n" + "\n".join(
+        [f"  only here: {row}" for row in (Counter(actual) - Counter(expected))]
+        + [f"  only in {what}: {row}" for row in (Counter(expected) - Counter(actual))])
+    columns = ordered_columns(query, variables)
+    if columns:
+        order = lambda rows: [tuple(row[i] for i in columns) for row in rows]  # noqa: E731
+        assert order(actual) == order(expected), f"{query.name}: ORDER BY gives another order than {what}"
+
+
+def oxigraph_rows(results):
+    variables = [v.value for v in results.variables]
+    return variables, [tuple(ox_key(solution[name]) for name in variables) for solution in results]
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="session")
+def store(built):
+    return open_store(built.out)
+
+
+@pytest.fixture(scope="session")
+def rdflib_graph(built):
+    """build/graph.ttl and build/inferred.ttl in one rdflib graph: the default graph a portable query sees."""
+    from rdflib import Graph
+
+    graph = Graph()
+    graph.parse(built.out / "graph.ttl")
+    graph.parse(built.out / "inferred.ttl")
+    return graph
+
+
+@pytest.fixture(scope="session")
+def update_expected(request) -> bool:
+    return request.config.getoption("--update-expected")
+
+
+# ---------------------------------------------------------------- headers and the catalogue
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_header_declares_question_tags_and_parameters(name):
+    query = QUERIES[name]
+    assert query.summary, f"{query.path}: add a '#+ summary:' line phrased as the question it answers"
+    assert query.summary.endswith(("?", ".")), f"{query.path}: the summary should read as a question"
+    assert query.tags, f"{query.path}: add a '#+ tags:' line"
+    projection = query.text[query.text.index("SELECT"):query.text.index("WHERE")]
+    for param in query.parameters:
+        assert param.description, f"{query.path}: describe parameter {param.name}"
+        # pyoxigraph binds only projected variables; showing the bound value also tells users what it resolved to
+        assert f"?{param.name}" in projection, f"{query.path}: SELECT must project ?{param.name}"
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_query_is_plain_sparql_with_its_own_prefixes(name):
+    from rdflib.plugins.sparql import prepareQuery
+
+    prepareQuery(QUERIES[name].text)  # no engine extension, no prefix taken from the project's prefix map
+
+
+def test_catalogue_lists_every_query(capsys):
+    assert main(["query", "--list", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [q["name"] for q in listed] == list(QUERIES)
+    assert all(q["summary"] for q in listed)
+    assert main(["query", "--list"]) == 0
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in QUERIES)
+
+
+def test_queries_readme_documents_every_query():
+    readme = (Path(QUERIES[next(iter(QUERIES))].path).parent / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([\w-]+)` \|", readme, re.M))
+    assert documented == set(QUERIES), (f"queries/README.md: missing {sorted(set(QUERIES) - documented)}, "
+                                        f"stale {sorted(documented - set(QUERIES))}")
+
+
+def test_bad_parameter_line_is_refused_with_its_location(tmp_path):
+    path = tmp_path / "broken.rq"
+    path.write_text("#+ summary: Broken?\n#+ param: x colour — not a type\nSELECT ?x WHERE {}\n", encoding="utf-8")
+    with pytest.raises(MscevError, match=r"broken.rq:2: .*iri, literal, integer, decimal, boolean"):
+        read_query(path)
+
+
+# ---------------------------------------------------------------- expected answers
+
+@pytest.mark.parametrize("run", sorted(RUNS))
+def test_answer_matches_expected(run, store, update_expected):
+    name, params = RUNS[run]
+    query = QUERIES[name]
+    path = EXPECTED / f"{run}.srj"
+    if update_expected:
+        data = json.loads(run_query(query, params, store=store).serialize(format=ox.QueryResultsFormat.JSON))
+        EXPECTED.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    variables, actual = oxigraph_rows(run_query(query, params, store=store))
+    expected_variables, expected = oxigraph_rows(ox.parse_query_results(path=str(path), format=ox.QueryResultsFormat.JSON))
+    assert variables == expected_variables
+    assert_same(query, variables, normalised(query, variables, actual), normalised(query, variables, expected),
+                f"{path.name} (if the graph changed on purpose, run pytest --update-expected)")
+
+
+def test_every_query_and_case_has_an_expected_answer_and_no_orphans():
+    """After the answers above (so that --update-expected has written them); stale files must be deleted by hand."""
+    assert all(case["query"] in QUERIES for case in CASES.values()), "tests/fixtures/query-params.json names an unknown query"
+    assert not set(CASES) & set(QUERIES)
+    files = {path.stem for path in EXPECTED.glob("*.srj")}
+    assert files == set(RUNS), (f"missing expected answers: {sorted(set(RUNS) - files)} (run pytest --update-expected); "
+                                f"orphans: {sorted(files - set(RUNS))}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", sorted(RUNS))
+def test_rdflib_gives_the_same_answer(run, store, rdflib_graph):
+    """Portability: the same query and bound terms on rdflib (one default graph, no prefix map) give the same rows."""
+    from rdflib import Literal, URIRef
+
+    name, params = RUNS[run]
+    query = QUERIES[name]
+    bindings = bind_parameters(query, params, store)
+    as_rdflib = {var.value: URIRef(term.value) if isinstance(term, ox.NamedNode)
+                 else Literal(term.value, datatype=URIRef(term.datatype.value)) for var, term in bindings.items()}
+    theirs = rdflib_graph.query(query.text, initBindings=as_rdflib)
+    their_variables = [str(v) for v in theirs.vars]
+    their_rows = [tuple(rdflib_key(row[v]) for v in their_variables) for row in theirs]
+    variables, ours = oxigraph_rows(run_query(query, params, store=store))
+    assert their_variables == variables
+    assert_same(query, variables, normalised(query, variables, ours), normalised(query, variables, their_rows), "rdflib")
+
+
+# ---------------------------------------------------------------- answers checked against the review
+
+def rows_of(name, store, **params):
+    results = run_query(name, params, store=store)
+    variables = [v.value for v in results.variables]
+    return [{v: s[v] for v in variables} for s in results]
+
+
+def test_umbilical_cord_includes_whartons_jelly(store):
+    """"umbilical cord" (the tissue, by its label) finds the Wharton's jelly findings, as the source class does."""
+    by_tissue = rows_of("conditions-by-source", store, source="umbilical cord")
+    by_class = rows_of("conditions-by-source", store, source="mscev:UmbilicalCordMSC")
+    jelly = rows_of("conditions-by-source", store, source="mscev:WhartonsJellyMSC")
+    strip = lambda rows: Counter(tuple(sorted((k, str(v)) for k, v in r.items() if k != "source")) for r in rows)  # noqa: E731
+    assert strip(by_tissue) == strip(by_class)
+    assert jelly and strip(jelly) <= strip(by_class)
+    assert {r["finding"].value for r in jelly} >= {"https://w3id.org/mscev/data/finding/ref63-renal-iri-nrf2-are-antioxidation"}
+
+
+def test_osteoarthritis_sources_match_the_review(store):
+    """Osteoarthritis: hBM-MSC EVs (ref 26), AD-MSC EVs (refs 84-86) and ES-MSC exosomes (ref 107)."""
+    rows = rows_of("sources-by-condition", store, condition="osteoarthritis")
+    assert {curie(r["source"].value) for r in rows} == {"mscev:BoneMarrowMSC", "mscev:AdiposeMSC",
+                                                       "mscev:EmbryonicStemCellDerivedMSC"}
+
+
+def test_findings_export_has_the_agreed_columns_and_one_row_per_finding(store):
+    results = run_query("findings", store=store)
+    assert [v.value for v in results.variables] == FINDINGS_COLUMNS
+    rows = list(results)
+    summary = rows_of("graph-summary", store)[0]
+    assert len(rows) == int(summary["findings"].value)
+    assert all(isinstance(row[name], ox.Literal) for row in rows for name in ("finding", "refs", "quote"))
+
+
+def test_clinical_trials_rebuild_table_1(store):
+    """The Clinical trials section: four UC-MSC trials and two BM-MSC trials (one inhaled for coronavirus)."""
+    rows = rows_of("clinical-trials", store)
+    by_source = Counter(curie(r["source"].value) for r in rows)
+    assert by_source == {"mscev:UmbilicalCordMSC": 4, "mscev:BoneMarrowMSC": 2}
+    assert {r["trialId"].value for r in rows if r["trialId"]} >= {"NCT03437759", "NCT04276987"}
+
+
+# ---------------------------------------------------------------- parameters
+
+def test_hostile_literals_are_bound_as_terms(store, rdflib_graph):
+    """Quotes, braces and UNION in a literal neither break nor change the query: the rows are exactly the findings
+    whose label or quote contains the text."""
+    from rdflib import URIRef
+
+    mscev = "https://w3id.org/mscev/"
+    label, quote = URIRef("http://www.w3.org/2000/01/rdf-schema#label"), URIRef(mscev + "evidenceQuote")
+    texts = {}
+    for finding in set(rdflib_graph.subjects(URIRef(mscev + "outcome"), None)):
+        texts[str(finding)] = [str(o) for p in (label, quote) for o in rdflib_graph.objects(finding, p)]
+    for value in [*HOSTILE, "Wharton"]:
+        rows = rows_of("search", store, text=value)
+        assert {r["text"].value for r in rows} <= {value}
+        expected = {f for f, strings in texts.items() if any(value.lower() in s.lower() for s in strings)}
+        assert {r["finding"].value for r in rows} == expected, repr(value)
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, "<http://example.org/a> } UNION { ?s ?p ?o", "finding:x> . ?s ?p <y",
+                                   "http://example.org/a b", "nosuchprefix:thing", "osteoarthritis\" }"])
+def test_hostile_iri_values_are_refused(value, store):
+    with pytest.raises(MscevError, match="--param condition="):
+        run_query("sources-by-condition", {"condition": value}, store=store)
+
+
+@pytest.mark.parametrize("kind, raw, expected", [
+    ("integer", "26", '"26"^^<http://www.w3.org/2001/XMLSchema#integer>'),
+    ("integer", "+007", '"7"^^<http://www.w3.org/2001/XMLSchema#integer>'),
+    ("decimal", "150", '"150"^^<http://www.w3.org/2001/XMLSchema#decimal>'),
+    ("decimal", ".5", '".5"^^<http://www.w3.org/2001/XMLSchema#decimal>'),
+    ("boolean", "TRUE", '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>'),
+    ("boolean", "0", '"false"^^<http://www.w3.org/2001/XMLSchema#boolean>'),
+    ("literal", 'a "quoted" } value', '"a \\"quoted\\" } value"'),
+    ("iri", "MONDO:0005178", "<http://purl.obolibrary.org/obo/MONDO_0005178>"),
+    ("iri", "<http://purl.obolibrary.org/obo/MONDO_0005178>", "<http://purl.obolibrary.org/obo/MONDO_0005178>"),
+    ("iri", "Osteoarthritis", "<http://purl.obolibrary.org/obo/MONDO_0005178>"),
+])
+def test_values_become_terms_of_the_declared_type(kind, raw, expected, store):
+    assert str(to_term(Parameter("p", kind, None, ""), raw, store)) == expected
+
+
+@pytest.mark.parametrize("kind, raw, why", [
+    ("integer", "26 } UNION {", "not an integer"), ("integer", "2.5", "not an integer"),
+    ("decimal", "1e3", "not a decimal"), ("decimal", "NaN", "not a decimal"), ("decimal", "150; DROP", "not a decimal"),
+    ("boolean", "yes", "not a boolean"), ("iri", "no such label anywhere", "not an IRI, a CURIE"),
+])
+def test_invalid_values_are_refused_clearly(kind, raw, why, store):
+    with pytest.raises(MscevError, match=why):
+        to_term(Parameter("p", kind, None, ""), raw, store)
+
+
+def test_ambiguous_label_lists_the_curies(store):
+    shared = next(iter(store.query(
+        "SELECT ?label WHERE { ?a <http://www.w3.org/2000/01/rdf-schema#label> ?label . "
+        "?b <http://www.w3.org/2000/01/rdf-schema#label> ?label . FILTER(isIRI(?a) && isIRI(?b) && ?a != ?b) } LIMIT 1",
+        use_default_graph_as_union=True)))["label"].value
+    with pytest.raises(MscevError, match="ambiguous; give one of these CURIEs"):
+        to_term(Parameter("p", "iri", None, ""), shared, store)
+
+
+def test_unknown_and_missing_parameters(store):
+    with pytest.raises(MscevError, match="has no parameter colour"):
+        run_query("evidence", {"colour": "red"}, store=store)
+    needy = replace(QUERIES["evidence"], parameters=(Parameter("finding", "iri", None, "a finding"),))
+    with pytest.raises(MscevError, match="needs --param finding="):
+        bind_parameters(needy, {}, store)
+
+
+def test_curies_agree_with_the_curies_library(rdflib_graph):
+    """mscev.namespaces does CURIEs itself on the query path (importing curies takes 0.3 s); it must agree."""
+    from rdflib import URIRef
+
+    from mscev.namespaces import converter
+
+    iris = {str(t) for triple in rdflib_graph for t in triple if isinstance(t, URIRef)}
+    for iri in iris:
+        assert curie(iri) == (converter().compress(iri) or iri)
+        assert expand(curie(iri)) in (iri, None)
+
+
+# ---------------------------------------------------------------- the command
+
+def test_command_formats_and_output_file(built, tmp_path, capsys):
+    build = ["--build", str(built.out)]
+    assert main(["query", "sources-by-condition", "-p", "condition=osteoarthritis", "-f", "json", *build]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["head"]["vars"][0] == "condition" and data["results"]["bindings"]
+    trials = len(rows_of("clinical-trials", open_store(built.out)))
+    out = tmp_path / "answer.tsv"
+    assert main(["query", "clinical-trials", "-f", "tsv", "--out", str(out), *build]) == 0
+    assert len(list(ox.parse_query_results(path=str(out), format=ox.QueryResultsFormat.TSV))) == trials
+    out = tmp_path / "answer.csv"
+    assert main(["query", "clinical-trials", "-f", "csv", "--out", str(out), *build]) == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == trials
+    table = tmp_path / "table.txt"
+    assert main(["query", "sources-by-condition", "-p", "condition=osteoarthritis", "--out", str(table), *build]) == 0
+    text = table.read_text(encoding="utf-8")
+    assert "osteoarthritis" in text and "bone marrow MSC" in text and "http" not in text
+    assert main(["query", "sources-by-condition", "-p", "condition=osteoarthritis", "--ids", "--out", str(table), *build]) == 0
+    assert "MONDO:0005178" in table.read_text(encoding="utf-8")
+
+
+def test_command_runs_an_ad_hoc_file_with_a_boolean(built, tmp_path, capsys):
+    path = tmp_path / "flag.rq"
+    path.write_text("#+ summary: Is the flag set?\n#+ param: flag boolean = false — a flag\nSELECT ?flag WHERE {}\n",
+                    encoding="utf-8")
+    assert main(["query", str(path), "-p", "flag=TRUE", "-f", "csv", "--build", str(built.out)]) == 0
+    assert capsys.readouterr().out.split() == ["flag", "true"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sources-by-condition", "-p", "condition=no such condition"], "not an IRI, a CURIE"),
+    (["reference", "-p", "number=twenty-six"], "not an integer"),
+    (["reference", "-p", "number"], "write it as key=value"),
+    (["evidence", "-p", "colour=red"], "has no parameter colour"),
+    (["graph-summary", "-f", "xml"], "choose one of table, csv, tsv, json"),
+    (["no-such-query.rq"], "no such query file"),
+])
+def test_command_usage_errors_exit_2(args, message, built, capsys):
+    assert main(["query", *args, "--build", str(built.out)]) == 2
+    assert message in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_command_without_a_build_says_to_build(tmp_path, capsys):
+    assert main(["query", "findings", "--build", str(tmp_path / "nothing")]) == 2
+    assert "run `mscev build` first" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_query_path_imports_no_heavy_library(built):
+    """`mscev query` must start fast: no rdflib, pyshacl, owlready2 or curies on its path."""
+    code = ("import sys; from mscev.cli import main; "
+            f"main(['query', 'sources-by-condition', '-p', 'condition=osteoarthritis', '--build', {str(built.out)!r}]); "
+            "main(['query', '--list']); "
+            "print([m for m in ('rdflib', 'pyshacl', 'owlready2', 'curies') if m in sys.modules], file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]"
