@@ -5,13 +5,7 @@ The public API mirrors the pipeline stages (see README.md, "Python API").
 
 import sys
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
-
-try:
-    __version__ = version("mscev")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
 
 from mscev.errors import MscevError
 
@@ -22,8 +16,20 @@ _API = {"load_graph": "mscev.load", "validate": "mscev.validate", "build": "msce
         "open_store": "mscev.query", "run_query": "mscev.query", "stored_queries": "mscev.query"}
 
 
+def _version() -> str:
+    """The installed package's version (pyproject.toml is the one source), read only when asked for."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mscev")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0+unknown"
+
+
 class _Package(ModuleType):
     def __getattribute__(self, name: str):
+        if name == "__version__":
+            return _version()
         if name in _API:
             return getattr(import_module(_API[name]), name)
         return super().__getattribute__(name)

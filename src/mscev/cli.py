@@ -13,10 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mscev import __version__
 from mscev.errors import MscevError
-from mscev.paths import DEFAULT_BUILD_DIR
-from mscev.release import DEFAULT_RELEASE_DIR
+from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR
 
 app = typer.Typer(
     name="mscev",
@@ -40,6 +38,8 @@ Password = Annotated[Optional[str], typer.Option("--password", envvar="MSCEV_PAS
 
 def _version(value: bool) -> None:
     if value:
+        from mscev import __version__
+
         out.print(f"mscev {__version__}")
         raise typer.Exit()
 

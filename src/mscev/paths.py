@@ -13,6 +13,7 @@ IMPORTS_DIR = ONTOLOGY_DIR / "imports"
 TRIPLES_DIR = PROJECT_ROOT / "triples"
 QUERIES_DIR = PROJECT_ROOT / "queries"
 DEFAULT_BUILD_DIR = PROJECT_ROOT / "build"
+DEFAULT_RELEASE_DIR = DEFAULT_BUILD_DIR / "release"  # replaced whenever `mscev build` replaces build/
 
 ONTOLOGY_FILE = ONTOLOGY_DIR / "mscev.ttl"
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"

@@ -21,12 +21,11 @@ from mscev.errors import MscevError
 from mscev.export import (CONTEXT_FILE, DATASET_FILE, built_graph, canonical, findings, issued_date, nanopublications,
                           ontology_graph, to_jsonld, to_nquads, to_ntriples, to_rdfxml, to_trig, to_turtle)
 from mscev.namespaces import ONTOLOGY_IRI, prefix_map
-from mscev.paths import DEFAULT_BUILD_DIR, ONTOLOGY_FILE
+from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR, ONTOLOGY_FILE
 
 if TYPE_CHECKING:
     from rdflib import Graph
 
-DEFAULT_RELEASE_DIR = DEFAULT_BUILD_DIR / "release"  # replaced whenever `mscev build` replaces build/
 RELEASE_BASE = "https://w3id.org/mscev/release/{version}/"
 VERSION_IRI = "https://w3id.org/mscev/{version}/ontology"
 IANA = "https://www.iana.org/assignments/media-types/"

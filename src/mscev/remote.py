@@ -31,7 +31,8 @@ import pyoxigraph as ox
 from mscev.errors import MscevError
 from mscev.namespaces import prefix_map
 from mscev.query import RDFS_LABEL, StoredQuery, bind_parameters, find_query
-from mscev.release import CHECKSUMS, DEFAULT_RELEASE_DIR
+from mscev.paths import DEFAULT_RELEASE_DIR
+from mscev.release import CHECKSUMS
 
 PUBLISHED_GRAPH = "https://w3id.org/mscev/data/graph/release"  # asserted and inferred triples together
 RELEASE_FILES = ("mscev.nt", "mscev-inferred.nt")
