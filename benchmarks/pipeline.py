@@ -16,6 +16,8 @@ For each size (findings) it writes a corpus with `mscev synth`, then, each step 
 
 Medians of --runs runs (one run at a million findings and more). --real adds the curated graph: `mscev build`
 with HermiT, and `mscev query NAME` as whole processes. Prints Markdown tables; --json writes every figure.
+--steps runs some steps only (build: build, export, floor; queries; baseline), --keep keeps the builds, so a
+large build can be measured once and its queries again later, the figures merged in the --json file.
 A benchmark prints figures; it is never asserted in tests.
 
     .venv/bin/python benchmarks/pipeline.py --sizes 1000,10000,100000,1000000 [--runs 3] [--real]
@@ -38,6 +40,7 @@ from pathlib import Path
 
 STAGES = ("load", "validate", "reason", "write")
 BASELINE_STAGES = ("load", "validate", "reason", "queries", "export")
+STEPS = ("build", "queries", "baseline")
 
 
 # --- measurement inside a child process --------------------------------------------------------------------
@@ -106,7 +109,7 @@ def child_query(build_dir: str, name: str) -> dict:
     from mscev.query import open_store, run_query
 
     store = open_store(Path(build_dir))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     results = run_query(name, store=store)
     first, count = None, 0
     for _ in results:
@@ -114,7 +117,8 @@ def child_query(build_dir: str, name: str) -> dict:
         if first is None:
             first = time.perf_counter() - started
     total = time.perf_counter() - started
-    return {"first": first if first is not None else total, "total": total, "rows": count}
+    return {"first": first if first is not None else total, "total": total, "cpu": time.process_time() - cpu,
+            "rows": count}
 
 
 def child_floor(path: str) -> dict:
@@ -237,7 +241,8 @@ def _scratch_file():
     return tempfile.TemporaryFile()
 
 
-def measure_size(findings: int, args, work: Path) -> dict:
+def measure_size(findings: int, args, work: Path, figures: dict) -> dict:
+    """Measure the chosen steps for one size, updating ``figures`` (earlier figures of other steps stay)."""
     from mscev.synth import synthesize
 
     corpus = work / f"corpus-{findings}"
@@ -246,17 +251,22 @@ def measure_size(findings: int, args, work: Path) -> dict:
         synthesize(findings, corpus, seed=args.seed)
     runs = 1 if findings >= 1_000_000 else args.runs
     out = work / f"build-{findings}"
-    figures: dict = {"findings": findings, "builds": [], "exports": []}
-    for run in range(runs):
-        print(f"# {findings:,} findings: build {run + 1}/{runs}", file=sys.stderr, flush=True)
-        figures["builds"].append(run_child("build", str(corpus), str(out)))
-        figures["exports"].append(run_child("export", str(out), str(work)))
-    figures["floor"] = statistics.median(run_child("floor", str(out / "graph.nt"))["wall"] for _ in range(3))
-    figures["graph_nt_mb"] = (out / "graph.nt").stat().st_size / 1e6
-    print(f"# {findings:,} findings: stored queries", file=sys.stderr, flush=True)
-    figures["queries"] = {name: run_child("query", str(out), name, timeout=args.query_timeout)
-                          for name in _query_names()}
-    if findings <= args.baseline_up_to:
+    figures["findings"] = findings
+    if "build" in args.steps:
+        figures["builds"], figures["exports"] = [], []
+        for run in range(runs):
+            print(f"# {findings:,} findings: build {run + 1}/{runs}", file=sys.stderr, flush=True)
+            figures["builds"].append(run_child("build", str(corpus), str(out)))
+            figures["exports"].append(run_child("export", str(out), str(work)))
+        figures["floor"] = statistics.median(run_child("floor", str(out / "graph.nt"))["wall"] for _ in range(3))
+        figures["graph_nt_mb"] = (out / "graph.nt").stat().st_size / 1e6
+    elif not (out / "store").is_dir():
+        raise SystemExit(f"{out}: no build to query; include the build step (--steps build,...)")
+    if "queries" in args.steps:
+        print(f"# {findings:,} findings: stored queries", file=sys.stderr, flush=True)
+        figures["queries"] = {name: run_child("query", str(out), name, timeout=args.query_timeout)
+                              for name in _query_names()}
+    if "baseline" in args.steps and findings <= args.baseline_up_to:
         print(f"# {findings:,} findings: naive baseline", file=sys.stderr, flush=True)
         figures["baseline"] = run_child("baseline", str(corpus), str(args.query_timeout))
     for name in ("export.nt", "export.jsonld"):
@@ -309,7 +319,7 @@ def report(results: dict) -> str:
     lines += ["### Fast engine, per stage (median wall s / CPU s / peak MB)", "",
               "| findings | triples | " + " | ".join(STAGES) + " | whole build (s, peak MB) | export N-Triples | export JSON-LD | floor (read graph.nt) |",
               "|" + "---|" * (len(STAGES) + 6)]
-    for size in sizes:
+    for size in (s for s in sizes if s.get("builds")):
         builds = size["builds"]
         cells = [f"{median_of(builds, 'stages', s, 'wall'):.2f} / {median_of(builds, 'stages', s, 'cpu'):.2f} / "
                  f"{median_of(builds, 'stages', s, 'peak_mb'):,.0f}" for s in STAGES]
@@ -319,7 +329,7 @@ def report(results: dict) -> str:
                      + f" | {median_of(builds, 'process', 'wall'):.1f}, {median_of(builds, 'process', 'tree_peak_mb'):,.0f}"
                      + f" | {' | '.join(exports)} | {size['floor']:.2f} ({size['graph_nt_mb']:,.0f} MB) |")
     lines += ["", "### Growth exponent k in time ∝ N^k (wall, between the smallest and largest size ≥ 10,000)", ""]
-    grown = [s for s in sizes if s["findings"] >= 10_000]
+    grown = [s for s in sizes if s["findings"] >= 10_000 and s.get("builds")]
     if len(grown) >= 2:
         low, high = grown[0], grown[-1]
         ratio = math.log(high["findings"] / low["findings"])
@@ -332,7 +342,9 @@ def report(results: dict) -> str:
     for size in sizes:
         if "baseline" not in size:
             continue
-        base, builds = size["baseline"]["stages"], size["builds"]
+        base, builds = size["baseline"]["stages"], size.get("builds")
+        if not builds or not size.get("queries"):
+            continue
         fast = {s: median_of(builds, "stages", s, "wall") for s in ("load", "validate", "reason")}
         fast["queries"] = sum(q.get("total", math.inf) for q in size["queries"].values())
         fast["export"] = sum(median_of(size["exports"], name, "wall") for name in ("N-Triples", "JSON-LD"))
@@ -343,14 +355,18 @@ def report(results: dict) -> str:
                          f"{base[stage]['wall'] / fast[stage]:.1f}× |")
         if size["baseline"]["queries_timed_out"]:
             lines.append(f"\nnaive queries stopped at the timeout: {', '.join(size['baseline']['queries_timed_out'])}")
-    lines += ["", "### Stored queries on the built store (time to first row / to last row, s; rows)", "",
-              "| query | " + " | ".join(f"{s['findings']:,}" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
-    for name in sizes[0]["queries"]:
+    queried = [s for s in sizes if s.get("queries")]
+    lines += ["", "### Stored queries on the built store (wall time to first row / to last row, CPU time, s; rows)", "",
+              "| query | " + " | ".join(f"{s['findings']:,}" for s in queried) + " |", "|---|" + "---|" * len(queried)]
+    for name in sorted({name for size in queried for name in size["queries"]}):
         cells = []
-        for size in sizes:
-            q = size["queries"][name]
+        for size in queried:
+            q = size["queries"].get(name, {"missing": True})
+            if "missing" in q:
+                cells.append("–")
+                continue
             cells.append(f"> {q['timeout']:.0f} (stopped)" if "timeout" in q else
-                         f"{q['first']:.2f} / {q['total']:.2f}; {q['rows']:,}")
+                         f"{q['first']:.2f} / {q['total']:.2f}{_cpu(q)}; {q['rows']:,}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if "real" in results:
         real = results["real"]
@@ -359,6 +375,10 @@ def report(results: dict) -> str:
                   "| query | `mscev query NAME` median of 5 (ms) |", "|---|---|"]
         lines += [f"| {name} | {seconds * 1000:.0f} |" for name, seconds in real["queries"].items()]
     return "\n".join(lines)
+
+
+def _cpu(figures: dict) -> str:
+    return f" (CPU {figures['cpu']:.2f})" if "cpu" in figures else ""
 
 
 def machine() -> str:
@@ -387,15 +407,26 @@ def main() -> None:
     parser.add_argument("--query-timeout", type=float, default=60.0, help="seconds before a query is stopped")
     parser.add_argument("--work", type=Path, default=Path("/tmp/mscev-bench"), help="corpora and builds go here")
     parser.add_argument("--real", action="store_true", help="also time the curated graph's build and queries")
-    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--json", type=Path, help="write every figure to this file (figures of steps not run "
+                                                 "this time are kept from it)")
+    parser.add_argument("--steps", default=",".join(STEPS), help=f"which steps to run, of {','.join(STEPS)}; "
+                        "without build, the build kept by an earlier --keep run is measured")
+    parser.add_argument("--keep", action="store_true", help="keep the builds (in --work) for a later run")
     args = parser.parse_args()
+    args.steps = set(args.steps.split(","))
+    if args.steps - set(STEPS):
+        parser.error(f"--steps: unknown step(s) {', '.join(sorted(args.steps - set(STEPS)))}")
     args.work.mkdir(parents=True, exist_ok=True)
-    results = {"machine": machine(), "sizes": []}
+    earlier = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {"sizes": []}
+    by_size = {size["findings"]: size for size in earlier["sizes"]}
+    results = {**earlier, "machine": machine()}
     for findings in sorted(int(size) for size in args.sizes.split(",")):
-        results["sizes"].append(measure_size(findings, args, args.work))
+        by_size[findings] = measure_size(findings, args, args.work, by_size.get(findings, {}))
+        results["sizes"] = [by_size[size] for size in sorted(by_size)]
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
-        shutil.rmtree(args.work / f"build-{findings}", ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(args.work / f"build-{findings}", ignore_errors=True)
     if args.real:
         results["real"] = measure_real(args, args.work)
     results["load_average_at_end"] = os.getloadavg()[0]

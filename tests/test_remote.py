@@ -34,10 +34,10 @@ import pytest
 from mscev.cli import main
 from mscev.errors import MscevError
 from mscev.namespaces import prefix_map
-from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, Parameter, bind_parameters, open_store, run_query,
-                         stored_queries, to_term)
-from mscev.remote import (ChallengeAuth, RemoteStore, _valid_blank_nodes, chunk_triples, publish, query_form,
-                          release_files, release_triples, run_remote_query, with_values)
+from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, Parameter, bind_parameters, open_store, query_form,
+                         run_query, stored_queries, to_term, with_values)
+from mscev.remote import (ChallengeAuth, RemoteStore, _valid_blank_nodes, chunk_triples, publish,
+                          release_files, release_triples, run_remote_query)
 
 from conftest import FIXTURES
 

@@ -30,7 +30,7 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.namespaces import prefix_map
-from mscev.query import RDFS_LABEL, StoredQuery, bind_parameters, find_query
+from mscev.query import RDFS_LABEL, StoredQuery, bind_parameters, find_query, query_form, with_values
 from mscev.paths import DEFAULT_RELEASE_DIR
 from mscev.release import CHECKSUMS
 
@@ -42,18 +42,6 @@ TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 N_TRIPLES = "application/n-triples"
 RESULTS_JSON = "application/sparql-results+json"
 LABELS_QUERY = "SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
-# SPARQL tokens, enough to find braces outside strings, IRIs and comments (an IRI cannot hold braces or spaces).
-TOKENS = re.compile(r'''
-    (?P<comment>\#[^\r\n]*)
-  | (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
-              |"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*')
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$]\w+)
-  | (?P<name>[\w.-]*:[^\s{}()<>"',;]*|[A-Za-z_]\w*)
-  | (?P<brace>[{}])
-  | (?P<paren>[()])
-  | (?P<other>\S)
-''', re.X | re.S)
 
 
 @dataclass
@@ -258,69 +246,6 @@ def _check_iri(iri: str) -> str:
 
 
 # ---------------------------------------------------------------- query
-
-def with_values(text: str, variables: list[ox.Variable], rows: list[tuple]) -> str:
-    """The query with a VALUES block of these rows first in its WHERE group (the whole group when it is a
-    sub-select, which cannot be preceded by anything). No line is added, so the server's line numbers hold."""
-    if not variables:
-        return text
-    cells = " ".join(f"({' '.join(_sparql_term(term) for term in row)})" for row in rows)
-    block = f"VALUES ({' '.join(str(variable) for variable in variables)}) {{ {cells} }}"
-    opened, closed, sub_select = _where_group(text)
-    if sub_select:
-        return f"{text[:opened]} {block} {{{text[opened:closed]}}} {text[closed:]}"
-    return f"{text[:opened]} {block} {text[opened:]}"
-
-
-def _sparql_term(term) -> str:
-    if term is None:
-        return "UNDEF"
-    if isinstance(term, (ox.NamedNode, ox.Literal)):
-        return str(term)  # N-Triples syntax, which SPARQL reads as the same term
-    raise MscevError(f"cannot send {term!r} to an endpoint (only IRIs and literals can be bound)")
-
-
-def query_form(text: str) -> str:
-    """SELECT, CONSTRUCT, DESCRIBE or ASK (which decides the result format to ask for)."""
-    tokens = _tokens(text)
-    return tokens[_form(tokens)].group().upper()
-
-
-def _tokens(text: str) -> list[re.Match]:
-    return [match for match in TOKENS.finditer(text) if match.lastgroup != "comment"]
-
-
-def _form(tokens: list[re.Match]) -> int:
-    for i, token in enumerate(tokens):
-        if token.lastgroup == "name" and token.group().lower() in ("select", "construct", "describe", "ask"):
-            return i
-    raise MscevError("the query has no SELECT, CONSTRUCT, DESCRIBE or ASK")
-
-
-def _where_group(text: str) -> tuple[int, int, bool]:
-    """Offsets just inside the braces of the query's WHERE group, and whether the group is a sub-select."""
-    tokens = _tokens(text)
-    start = _form(tokens) + 1
-    if tokens[start - 1].group().lower() == "construct" and start < len(tokens) and tokens[start].group() == "{":
-        start = _matching(tokens, start) + 1  # the template, not the WHERE group
-    parens = 0
-    for i in range(start, len(tokens)):
-        symbol = tokens[i].group()
-        parens += {"(": 1, ")": -1}.get(symbol, 0)
-        if symbol == "{" and parens == 0:
-            end = _matching(tokens, i)
-            return tokens[i].end(), tokens[end].start(), tokens[i + 1].group().lower() == "select"
-    raise MscevError("cannot bind parameters: the query has no WHERE group")
-
-
-def _matching(tokens, opening: int) -> int:
-    depth = 0
-    for i in range(opening, len(tokens)):
-        depth += {"{": 1, "}": -1}.get(tokens[i].group(), 0)
-        if depth == 0:
-            return i
-    raise MscevError("cannot bind parameters: the query's braces do not balance")
-
 
 class RemoteStore:
     """A SPARQL 1.1 endpoint seen through the part of pyoxigraph.Store's query interface that mscev.query uses
