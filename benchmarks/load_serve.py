@@ -3,10 +3,13 @@
 Prints requests per second, latency percentiles (overall and per request), failures, and the resident memory
 of the server's processes (the server, its fork server and its query workers) as the run goes on, so that
 growth would show. It starts its own server on a free loopback port and stops it at the end; traffic goes to
-127.0.0.1 only, and the run is bounded by --requests. A benchmark: never asserted in tests.
+127.0.0.1 only, and the run is bounded by --requests (or --duration). --pages adds entity pages (findings,
+preparations, references; HTML and Turtle). A benchmark: never asserted in tests; benchmarks/soak.py runs it for
+minutes, and tests/test_hostile.py starts its server with start_server.
 
     .venv/bin/mscev build
-    .venv/bin/python benchmarks/load_serve.py [--requests 3000] [--clients 8] [--workers 2] [--build build]
+    .venv/bin/python benchmarks/load_serve.py [--requests 3000 | --duration S] [--pages] [--clients 8] [--workers 2]
+        [--build build]
 
 Exit code 1 when any request failed.
 """
@@ -29,7 +32,7 @@ from urllib.parse import urlencode
 import httpx2
 
 from mscev.paths import DEFAULT_BUILD_DIR
-from mscev.query import stored_queries
+from mscev.query import open_store, stored_queries
 
 # Stored queries with parameter values given as a user would (a label, a CURIE), besides their defaults.
 PARAMETER_VALUES = {"sources-by-condition": [{"condition": "osteoarthritis"}, {"condition": "MONDO:0005178"}],
@@ -37,17 +40,31 @@ PARAMETER_VALUES = {"sources-by-condition": [{"condition": "osteoarthritis"}, {"
 FREE_QUERY = ("SELECT ?finding ?label WHERE { ?finding a <https://w3id.org/mscev/Finding> ; "
               "<http://www.w3.org/2000/01/rdf-schema#label> ?label } LIMIT 50")
 MEMORY_SAMPLE_SECONDS = 0.25
+HTML = "text/html"
+PAGE_TYPES = ("Finding", "VesiclePreparation", "CitedStudy")  # classes of the ontology whose members get pages
+PAGES_PER_TYPE = 6
+MEMBERS = ("SELECT DISTINCT ?member WHERE {{ GRAPH <https://w3id.org/mscev/data/graph/asserted> {{ ?member a "
+           "<https://w3id.org/mscev/{type}> }} }} ORDER BY ?member")
 
 
-def targets() -> list[str]:
-    """The request paths: every stored query with its defaults (JSON results), some with given values, and
-    one free query through the SPARQL protocol."""
+def targets(build_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(path, Accept) of the requests: every stored query with its defaults (JSON results), some with given
+    values, and one free query through the SPARQL protocol; with ``build_dir``, also the pages of a few members
+    (spread over the sorted list) of each type in PAGE_TYPES, as HTML and as Turtle."""
     paths = []
     for name in stored_queries():
         paths.append(f"/queries/{name}?format=json")
         paths += [f"/queries/{name}?{urlencode({**values, 'format': 'json'})}" for values in PARAMETER_VALUES.get(name, [])]
     paths.append("/sparql?" + urlencode({"query": FREE_QUERY}))
-    return paths
+    requests = [(path, "*/*") for path in paths]
+    if build_dir is not None:
+        store = open_store(build_dir)
+        for type_name in PAGE_TYPES:
+            members = [row["member"].value for row in store.query(MEMBERS.format(type=type_name))]
+            for iri in members[::max(1, len(members) // PAGES_PER_TYPE)][:PAGES_PER_TYPE]:
+                path = "/" + iri.removeprefix("https://w3id.org/mscev/")
+                requests += [(path, HTML), (path + "?format=ttl", "*/*")]
+    return requests
 
 
 def free_port() -> int:
@@ -82,63 +99,73 @@ def rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
-def start_server(build_dir: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(build_dir: Path, *options: str, quiet: bool = False) -> tuple[subprocess.Popen, str]:
+    """`mscev serve` (with these command-line ``options``) on a free loopback port, once it answers; its base URL."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("mscev")), "serve", "--build", str(build_dir), "--port", str(port),
-               "--workers", str(workers), "--log-level", "warning"]
+               "--log-level", "warning", *options]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     while time.monotonic() - started < 60:
         if server.poll() is not None:
-            sys.exit(f"mscev serve stopped: {server.stderr.read()}")
+            raise RuntimeError(f"mscev serve stopped: {server.stderr.read()}")
         try:
             with urllib.request.urlopen(base + "/sparql?query=ASK%7B%7D", timeout=2):
-                print(f"server ready in {time.monotonic() - started:.2f} s at {base}")
+                if not quiet:
+                    print(f"server ready in {time.monotonic() - started:.2f} s at {base}")
                 return server, base
         except OSError:
             time.sleep(0.1)
     server.kill()
-    sys.exit("mscev serve did not start within 60 s")
+    raise RuntimeError("mscev serve did not start within 60 s")
 
 
-async def load(base: str, paths: list[str], total: int, clients: int, server_pid: int):
-    """Send ``total`` requests from ``clients`` concurrent clients, round-robin over ``paths``."""
+async def load(base: str, requests: list[tuple[str, str]], clients: int, server_pid: int, total: int | None = None,
+               duration: float | None = None):
+    """Send ``total`` requests (or send them for ``duration`` seconds) from ``clients`` concurrent clients,
+    round-robin over ``requests`` ((path, Accept) pairs)."""
     latencies: dict[str, list[float]] = defaultdict(list)
     failures: list[str] = []
     memory: list[tuple[int, float]] = []
     sent = 0
     done = 0
+    deadline = None
+
+    def finished() -> bool:
+        return sent >= total if duration is None else time.perf_counter() >= deadline
 
     async def client(http: httpx2.AsyncClient):
         nonlocal sent, done
-        while sent < total:
-            path = paths[sent % len(paths)]
+        while not finished():
+            path, accept = requests[sent % len(requests)]
+            label = path if accept == "*/*" else f"{path} ({accept})"
             sent += 1
             began = time.perf_counter()
             try:
-                response = await http.get(path)
+                response = await http.get(path, headers={"Accept": accept})
                 if response.status_code != 200:
-                    failures.append(f"{response.status_code} {path}: {response.text[:200]}")
+                    failures.append(f"{response.status_code} {label}: {response.text[:200]}")
             except httpx2.HTTPError as error:
-                failures.append(f"{type(error).__name__} {path}")
-            latencies[path].append(time.perf_counter() - began)
+                failures.append(f"{type(error).__name__} {label}")
+            latencies[label].append(time.perf_counter() - began)
             done += 1
 
     async def sample_memory():
-        while done < total:
+        while not finished():
             memory.append((done, rss_mib(server_pid)))
             await asyncio.sleep(MEMORY_SAMPLE_SECONDS)
 
     limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
-        for path in list(paths):  # warm-up: every request once; one the server refuses is left out, loudly
-            response = await http.get(path)
+        for path, accept in list(requests):  # warm-up: every request once; one the server refuses is left out, loudly
+            response = await http.get(path, headers={"Accept": accept})
             if response.status_code != 200:
                 print(f"left out (warm-up answered {response.status_code}): {path}\n  {response.text.strip()[:160]}")
-                paths.remove(path)
+                requests.remove((path, accept))
         memory.append((0, rss_mib(server_pid)))
         began = time.perf_counter()
+        deadline = began + (duration or 0)
         sampler = asyncio.create_task(sample_memory())
         await asyncio.gather(*(client(http) for _ in range(clients)))
         elapsed = time.perf_counter() - began
@@ -164,8 +191,9 @@ def report(latencies, failures, memory, elapsed: float, clients: int, workers: i
     for failure in failures[:10]:
         print(f"    {failure}")
     print("\nper request (ms)                                                     n    p50    p99")
-    for path, values in sorted(latencies.items(), key=lambda item: -statistics.median(item[1])):
-        print(f"  {path[:66]:66} {len(values):5} {percentile(values, .5) * 1000:6.1f} {percentile(values, .99) * 1000:6.1f}")
+    for label, values in sorted(latencies.items(), key=lambda item: -statistics.median(item[1])):
+        print(f"  {label[:66]:66} {len(values):5} {percentile(values, .5) * 1000:6.1f} "
+              f"{percentile(values, .99) * 1000:6.1f}")
     print("\nserver memory (RSS of the server, its fork server and its workers, MiB)")
     step = max(1, len(memory) // 8)
     for done, mib in memory[::step] + ([memory[-1]] if (len(memory) - 1) % step else []):
@@ -175,19 +203,28 @@ def report(latencies, failures, memory, elapsed: float, clients: int, workers: i
           f"(growth {values[-1] - values[0]:+.1f} MiB)")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc: str, **defaults) -> argparse.ArgumentParser:
+    """The command-line options of this benchmark (and of soak.py, which changes their ``defaults``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests to send in all")
+    parser.add_argument("--duration", type=float, help="send requests for this many seconds instead")
+    parser.add_argument("--pages", action="store_true", help="add entity pages (HTML and Turtle) to the requests")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--workers", type=int, default=2, help="the server's query workers (mscev serve --workers)")
     parser.add_argument("--build", type=Path, default=DEFAULT_BUILD_DIR, help="build folder to serve")
-    options = parser.parse_args()
+    parser.set_defaults(**defaults)
+    return parser
+
+
+def run(options: argparse.Namespace) -> int:
+    """Start a server, load it, stop it, print the report; 1 when any request failed."""
     print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())} (other work on the machine "
           "slows the figures)")
-    server, base = start_server(options.build, options.workers)
+    requests = targets(options.build if options.pages else None)
+    server, base = start_server(options.build, "--workers", str(options.workers))
     try:
         latencies, failures, memory, elapsed = asyncio.run(
-            load(base, targets(), options.requests, options.clients, server.pid))
+            load(base, requests, options.clients, server.pid, options.requests, options.duration))
     finally:
         server.terminate()
         server.wait(15)
@@ -196,4 +233,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(arguments(__doc__).parse_args()))

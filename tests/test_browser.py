@@ -111,7 +111,7 @@ def test_stored_query_form_then_a_finding_and_its_quote(server, page, built):
     assert rows.count() > 0
     sources = set(page.locator("table.results tbody tr td:nth-child(1)").all_inner_texts())
     assert sources == {"bone marrow MSC"}
-    finding_link = rows.first.locator("td:nth-child(3) a").first
+    finding_link = rows.first.locator("td:nth-child(4) a").first
     finding_link.click()
     page.wait_for_url("**/data/finding/**")
     iri = "https://w3id.org/mscev" + page.url.removeprefix(server)

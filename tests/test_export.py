@@ -262,7 +262,7 @@ def test_release_holds_every_listed_file_and_checksums(release):
     assert set(sums) == files - {CHECKSUMS}
     for name, digest in sums.items():
         assert hashlib.sha256((release / name).read_bytes()).hexdigest() == digest, name
-    assert not list(release.parent.glob(".release.*")), "no staging folder may be left behind"
+    assert not list(release.parent.glob(".release.partial-*")), "no staging folder may be left behind"
 
 
 def test_dataset_description(release, asserted):

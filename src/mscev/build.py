@@ -1,7 +1,8 @@
 """The build pipeline: load → validate → reason → write build/, atomically.
 
-Everything is written to a fresh sibling folder first and swapped in only when every stage succeeded,
-so a failed or interrupted build leaves the previous build/ complete and usable.
+Everything is written to a fresh sibling folder first and swapped in only when every stage succeeded, by one
+build at a time (mscev.atomic), so a failed, interrupted or killed build leaves the previous build/ complete
+and usable.
 
 Two engines write the same build/ layout:
 - ``reference``: rdflib, pySHACL and HermiT (OWL 2 DL) — the curated graph's engine.
@@ -12,9 +13,10 @@ Two engines write the same build/ layout:
 triples: pySHACL and HermiT then take minutes), else the reference engine.
 """
 
+import ctypes
 import json
 import os
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +27,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
+from mscev.atomic import locked, replacing_folder, swap_in, write_text
 from mscev.errors import MscevError
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store
 from mscev.namespaces import bind_prefixes, prefix_map
@@ -35,6 +38,7 @@ from mscev.validate import ValidationReport, validate, validate_store
 
 ENGINES = ("auto", "reference", "fast")
 FAST_ENGINE_BYTES = 8_000_000
+PR_SET_PDEATHSIG = 1
 ENGINE_NAMES = {"dl": "HermiT (OWL 2 DL) via owlready2", "rl": "OWL 2 RL closure (reasonable, plus property chains)",
                 "rl-sparql": "OWL 2 RL closure (SPARQL rules on pyoxigraph)"}
 
@@ -62,7 +66,6 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
     ``data_dir`` replaces triples/ (e.g. a synthetic corpus); ``engine`` is auto, reference or fast.
     """
     out = Path(out)
-    _check_writable(out.parent)
     files = [*source_files(data_dir), *map(Path, extra)]
     fast = choose_engine(engine, files) == "fast"
     seconds: dict[str, float] = {}
@@ -74,33 +77,27 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
         seconds[stage] = round(time.perf_counter() - started, 3)
         return value
 
-    staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        staging.mkdir()
-    except OSError as error:
-        raise MscevError(f"{out}: cannot write the build ({error.strerror or error})") from None
-    loader = _DiskStoreLoader(staging / STORE_DIR, files) if fast else None
-    try:
-        if fast:
-            loaded = timed("load", lambda: load_store(files, ASSERTED_GRAPH))
-            report = timed("validate", lambda: validate_store(loaded))
-        else:
-            loaded = timed("load", lambda: load_graph(files=files))
-            report = timed("validate", lambda: validate(loaded))
-        result = BuildResult(out, loaded, report, None, seconds=seconds, engine="fast" if fast else "reference")
-        if not report.conforms:
-            return result
-        if use_reasoner and (fast or java_available()):
-            result.reasoning = timed("reason", lambda: reason_store(loaded) if fast else reason(loaded.graph))
-            if not result.reasoning.consistent:
+    with replacing_folder(out, "the build") as staging:
+        loader = _DiskStoreLoader(staging / STORE_DIR, files) if fast else None
+        try:
+            if fast:
+                loaded = timed("load", lambda: load_store(files, ASSERTED_GRAPH))
+                report = timed("validate", lambda: validate_store(loaded))
+            else:
+                loaded = timed("load", lambda: load_graph(files=files))
+                report = timed("validate", lambda: validate(loaded))
+            result = BuildResult(out, loaded, report, None, seconds=seconds, engine="fast" if fast else "reference")
+            if not report.conforms:
                 return result
-        timed("write", lambda: _write(result, staging, loader))
-        return result
-    finally:
-        if loader:
-            loader.stop()
-        shutil.rmtree(staging, ignore_errors=True)
+            if use_reasoner and (fast or java_available()):
+                result.reasoning = timed("reason", lambda: reason_store(loaded) if fast else reason(loaded.graph))
+                if not result.reasoning.consistent:
+                    return result
+            timed("write", lambda: _write(result, staging, loader))
+            return result
+        finally:
+            if loader:
+                loader.stop()
 
 
 def choose_engine(engine: str, files: list[Path]) -> str:
@@ -111,15 +108,6 @@ def choose_engine(engine: str, files: list[Path]) -> str:
         return engine
     size = sum(path.stat().st_size for path in files if path.is_file())
     return "fast" if size > FAST_ENGINE_BYTES else "reference"
-
-
-def _check_writable(folder: Path) -> None:
-    if not folder.exists():
-        raise MscevError(f"{folder}: the output folder's parent does not exist")
-    if not folder.is_dir():
-        raise MscevError(f"{folder}: not a folder, so the build cannot be written there (choose another --out)")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise MscevError(f"{folder}: not writable, so the build cannot be written there (choose another --out)")
 
 
 def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None") -> None:
@@ -135,7 +123,7 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
                    "inferred": result.reasoning.counts() if result.reasoning else {}}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        _swap(staging, result.out)
+        swap_in(staging, result.out)
     except OSError as error:
         raise MscevError(f"{result.out}: cannot write the build ({error.strerror or error}); "
                          "the previous build is unchanged") from None
@@ -192,14 +180,16 @@ class _DiskStoreLoader:
 
     def __init__(self, path: Path, files: list[Path]):
         self.log = path.with_name(".store-loader.log")
-        code = "import sys; from mscev.build import load_disk_store; load_disk_store(sys.argv[1], sys.argv[2:])"
+        code = ("import sys; from mscev.build import load_disk_store; "
+                "load_disk_store(sys.argv[2], sys.argv[3:], parent=int(sys.argv[1]))")
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-c", code, str(path), *map(str, files)],
+            self.process = subprocess.Popen([sys.executable, "-c", code, str(os.getpid()), str(path), *map(str, files)],
                                             stdout=subprocess.DEVNULL, stderr=log)
 
     def wait(self) -> None:
-        if self.process.wait() != 0:
-            raise MscevError(f"loading the on-disk store failed: {self.log.read_text(errors='replace')[-2000:]}")
+        if self.process.wait() != 0:  # the log ends with the loader's exception (a traceback before it)
+            lines = self.log.read_text(errors="replace").strip().splitlines() or [f"exit {self.process.returncode}"]
+            raise MscevError(f"loading the on-disk store failed: {lines[-1]}")
         self.log.unlink()
 
     def stop(self) -> None:
@@ -208,8 +198,10 @@ class _DiskStoreLoader:
             self.process.wait()
 
 
-def load_disk_store(path: str, files: list[str]) -> None:
-    """The asserted graph of an on-disk store, straight from the Turtle files (run by _DiskStoreLoader)."""
+def load_disk_store(path: str, files: list[str], parent: int) -> None:
+    """The asserted graph of an on-disk store, straight from the Turtle files (run by _DiskStoreLoader, whose
+    PID is ``parent``: the loader dies with a killed build instead of writing on unseen)."""
+    _die_with(parent)
     store = ox.Store(path)
     for file in files:
         store.bulk_load(path=file, format=ox.RdfFormat.TURTLE, base_iri=Path(file).resolve().as_uri(),
@@ -217,11 +209,23 @@ def load_disk_store(path: str, files: list[str]) -> None:
     store.flush()
 
 
+def _die_with(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies (prctl PR_SET_PDEATHSIG); exit if it already has."""
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        sys.exit(1)
+
+
 def _sort_lines(source: Path, target: Path) -> None:
     """``sort -u`` in byte order (the order of _write_sorted_ntriples), spilling to disk rather than memory."""
     try:
         subprocess.run(["sort", "-u", "-S", "1G", "-T", str(target.parent), "-o", str(target), str(source)],
                        env={**os.environ, "LC_ALL": "C"}, check=True, capture_output=True)
+    except FileNotFoundError:
+        raise MscevError(f"the fast engine sorts {target.name} with the system's `sort`, which is not on PATH: "
+                         "install coreutils, or build with --engine reference") from None
     except (OSError, subprocess.CalledProcessError) as error:
         raise MscevError(f"sorting {target.name} with the system's `sort` failed: "
                          f"{getattr(error, 'stderr', b'').decode(errors='replace').strip() or error}") from None
@@ -232,9 +236,7 @@ def _write_inferred(inferred: Graph, reasoning: ReasoningResult | None, path: Pa
     marked = bind_prefixes(Graph())
     marked += inferred
     _mark_inferred(marked, reasoning)
-    tmp = path.with_name(f".{path.name}.tmp")
-    marked.serialize(tmp, format="turtle", encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, marked.serialize(format="turtle"))
 
 
 def _mark_inferred(graph: Graph, reasoning) -> None:
@@ -247,17 +249,21 @@ def _mark_inferred(graph: Graph, reasoning) -> None:
 
 
 def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
-    """Replace an existing build's inferred triples (file and store graph) with a new reasoning result."""
-    _write_inferred(reasoning.inferred, reasoning, Path(build_dir) / "inferred.ttl")
-    try:
-        store = ox.Store(str(Path(build_dir) / STORE_DIR))
-    except OSError as error:
-        raise MscevError(f"cannot open the store in {build_dir} for writing ({error}); is a server using it?") from None
-    store.remove_graph(INFERRED_GRAPH)
-    if len(reasoning.inferred):
-        store.bulk_load(input=reasoning.inferred.serialize(format="nt", encoding="utf-8"),
-                        format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
-    store.flush()
+    """Replace an existing build's inferred triples (file and store graph) with a new reasoning result.
+
+    Under the build's lock, so no build swaps the folder meanwhile; the store's graph is replaced in one
+    transaction (one SPARQL update), so a process killed half-way leaves the old inferred graph or the new one.
+    """
+    build_dir = Path(build_dir)
+    with locked(build_dir, "the build"):
+        try:
+            store = ox.Store(str(build_dir / STORE_DIR))
+        except OSError as error:
+            raise MscevError(f"cannot open the store in {build_dir} for writing ({error}); is a server using it?") from None
+        triples = reasoning.inferred.serialize(format="nt", encoding="utf-8").decode("utf-8")
+        store.update(f"DROP SILENT GRAPH {INFERRED_GRAPH} ; INSERT DATA {{ GRAPH {INFERRED_GRAPH} {{ {triples} }} }}")
+        store.flush()
+        _write_inferred(reasoning.inferred, reasoning, build_dir / "inferred.ttl")
 
 
 def graph_counts(result: BuildResult, store: ox.Store) -> dict[str, int]:
@@ -276,12 +282,3 @@ def _write_sorted_ntriples(graph: Graph, path: Path) -> None:
     """N-Triples with lines sorted, so the file is identical for identical graphs."""
     lines = sorted(set(graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()) - {""})
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _swap(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with two renames; the old build is removed only afterwards."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

@@ -88,8 +88,13 @@ def build(
     if data is not None and not data.is_dir():
         raise MscevError(f"--data {data}: no such folder")
     with err.status("building…") as status:
-        result = run_build(out_dir, use_reasoner=not no_reason, on_stage=lambda stage: status.update(f"{stage}…"),
-                           engine=engine, data_dir=data or TRIPLES_DIR)
+        def on_stage(stage: str) -> None:
+            status.update(f"{stage}…")
+            if not err.is_terminal:  # no spinner in a log or pipe: one line per stage instead
+                err.print(f"build stage: {stage}")
+
+        result = run_build(out_dir, use_reasoner=not no_reason, on_stage=on_stage, engine=engine,
+                           data_dir=data or TRIPLES_DIR)
     _fail_on_invalid(result.report)
     if result.reasoning and not result.reasoning.consistent:
         if result.engine == "fast":
@@ -314,7 +319,7 @@ def export(
     from mscev import render
     from mscev.export import export as run_export
 
-    render._write_text(run_export(fmt, build_dir, inferred=inferred).decode("utf-8"), out_file, out)
+    render.write_text(run_export(fmt, build_dir, inferred=inferred).decode("utf-8"), out_file, out)
     if out_file:
         err.print(f"Wrote {out_file}.")
 

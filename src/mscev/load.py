@@ -43,19 +43,36 @@ def parse_turtle(path: Path) -> Graph:
     if not path.is_file():
         raise MscevError(f"{path}: no such file")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise MscevError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        line, column = data.count(b"\n", 0, error.start) + 1, error.start - data.rfind(b"\n", 0, error.start)
+        raise MscevError(f"{path}:{line}:{column}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except OSError as error:
         raise MscevError(f"{path}: cannot read ({error.strerror})") from None
     graph = Graph()
     try:
         graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
     except BadSyntax as error:
-        raise MscevError(_syntax_message(path, text, error)) from None
-    except Exception as error:  # rdflib raises plain exceptions for bad IRIs and literals
-        raise MscevError(f"{path}: cannot parse as Turtle: {error}") from None
+        if 0 <= error._i <= len(text):
+            raise MscevError(_syntax_message(path, text, error)) from None
+        # at the end of the text rdflib may give an offset counted from elsewhere (negative): ask pyoxigraph
+        raise MscevError(f"{_stricter_position(path, text, error.lines + 1)} Turtle syntax error: {error._why}") \
+            from None
+    except Exception as error:  # rdflib raises plain exceptions (bad IRIs and literals, its own bugs), no position
+        raise MscevError(f"{_stricter_position(path, text)} cannot parse as Turtle: {error}") from None
     return graph
+
+
+def _stricter_position(path: Path, text: str, line: int | None = None) -> str:
+    """'FILE:LINE:COLUMN: why;' of the first error pyoxigraph's parser finds in ``text``; when it finds none,
+    'FILE:LINE:' with the line rdflib gave, if any."""
+    try:
+        for _ in ox.parse(text, ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()):
+            pass
+    except SyntaxError as error:
+        return f"{path}:{error.lineno}:{error.offset}: {PYOXIGRAPH_POSITION.sub('', error.msg)};"
+    return f"{path}:{line}:" if line else f"{path}:"
 
 
 def _syntax_message(path: Path, text: str, error: BadSyntax) -> str:

@@ -8,8 +8,6 @@ the version's release date (see mscev.export.issued_date), never the clock.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,6 +15,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from mscev import __version__
+from mscev.atomic import check_writable, replacing_folder, swap_in
 from mscev.errors import MscevError
 from mscev.export import (CONTEXT_FILE, DATASET_FILE, built_graph, canonical, findings, issued_date, nanopublications,
                           ontology_graph, to_jsonld, to_nquads, to_ntriples, to_rdfxml, to_trig, to_turtle)
@@ -70,6 +69,7 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
     from mscev.kgx import kgx_tables, mapping_markdown
 
     out = Path(out)
+    check_writable(out.parent)
     graph = built_graph(build_dir)
     version = release_version(graph)
     issued = issued_date()
@@ -220,19 +220,14 @@ def checksums(files: dict[str, bytes]) -> str:
 
 
 def _write_folder(out: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into a temporary sibling of ``out``, then swap it in place of ``out``."""
-    from mscev.build import _check_writable, _swap
-
-    _check_writable(out.parent)
-    staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        for name, data in files.items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        _swap(staging, out)
-    except OSError as error:
-        raise MscevError(f"{out}: cannot write the release ({error.strerror or error}); the previous one is unchanged") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Write ``files`` into a staging folder, then swap it in place of ``out``."""
+    with replacing_folder(out, "the release") as staging:
+        try:
+            for name, data in files.items():
+                path = staging / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            swap_in(staging, out)
+        except OSError as error:
+            raise MscevError(f"{out}: cannot write the release ({error.strerror or error}); "
+                             "the previous one is unchanged") from None

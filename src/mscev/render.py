@@ -6,7 +6,6 @@ CURIE after the label, for users who want identifiers.
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mscev import atomic
 from mscev.errors import MscevError
 from mscev.namespaces import curie
 
@@ -56,13 +56,13 @@ def emit(results, fmt: str, out_file: Path | None, console: Console, label=None,
     """Write results in ``fmt`` to ``out_file`` (atomically) or the console."""
     check_format(fmt)
     if isinstance(results, ox.QueryTriples):
-        _write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file, console)
+        write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file, console)
         return
     if fmt in MACHINE_FORMATS:
-        _write_text(results.serialize(format=MACHINE_FORMATS[fmt]).decode("utf-8"), out_file, console)
+        write_text(results.serialize(format=MACHINE_FORMATS[fmt]).decode("utf-8"), out_file, console)
         return
     if isinstance(results, ox.QueryBoolean):
-        _write_text(str(bool(results)).lower() + "\n", out_file, console)
+        write_text(str(bool(results)).lower() + "\n", out_file, console)
         return
     variables = [v.value for v in results.variables]
     rows = [[show_term(solution[name], label, ids) for name in variables] for solution in results]
@@ -112,7 +112,7 @@ def write_catalogue(queries, fmt: str, out_file: Path | None, console: Console) 
     """`mscev query --list`: a table for people, JSON for programs (csv and tsv are refused)."""
     check_format(fmt)
     if fmt == "json":
-        _write_text(catalogue_json(queries), out_file, console)
+        write_text(catalogue_json(queries), out_file, console)
     elif fmt == "table":
         _write_table(catalogue(queries), out_file, console)
     else:
@@ -126,20 +126,13 @@ def _write_table(table: Table, out_file: Path | None, console: Console) -> None:
     with open(os.devnull, "w") as sink:
         capture = Console(file=sink, record=True, width=200)
         capture.print(table)
-    _write_text(capture.export_text(), out_file, console)
+    write_text(capture.export_text(), out_file, console)
 
 
-def _write_text(text: str, out_file: Path | None, console: Console) -> None:
+def write_text(text: str, out_file: Path | None, console: Console) -> None:
+    """``text`` to the console, or to ``out_file`` atomically (mscev.atomic)."""
     if out_file is None:
         console.file.write(text)
         console.file.flush()
         return
-    out_file = Path(out_file)
-    try:
-        handle = tempfile.NamedTemporaryFile("w", dir=out_file.parent, delete=False, encoding="utf-8",
-                                             prefix=f".{out_file.name}.")
-    except OSError as error:
-        raise MscevError(f"--out {out_file}: cannot write there ({error.strerror})") from None
-    with handle:
-        handle.write(text)
-    os.replace(handle.name, out_file)
+    atomic.write_text(out_file, text)

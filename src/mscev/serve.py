@@ -236,6 +236,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return site.error(request, *refused)
         graphs = {"default_graphs": tuple(fields.get("default-graph-uri", [])),
                   "named_graphs": tuple(fields.get("named-graph-uri", []))}
+        for name, iris in zip(("default-graph-uri", "named-graph-uri"), graphs.values()):
+            for iri in iris:
+                try:
+                    ox.NamedNode(iri)
+                except ValueError as error:
+                    return site.error(request, 400, f"{name}={iri!r}: not a valid IRI ({error}).")
         if wants_html:  # the page renders SPARQL JSON or N-Triples itself
             job = Job(text, results_type=RESULTS_TYPES["json"], graph_type=GRAPH_TYPES["nt"], page_rows=HTML_ROWS,
                       **graphs)
@@ -438,8 +444,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # ---------------------------------------------------------------- linked data
 
-    def resource(request: Request, iri: str) -> Response:
-        """Content negotiation for one IRI: a page, or its description in an RDF format."""
+    def resource(request: Request, iri: str, invalid_status: int = 404) -> Response:
+        """Content negotiation for one IRI: a page, or its description in an RDF format.
+
+        Text that is no IRI (spaces, control characters, an empty string) is refused with ``invalid_status``: 404 at
+        a path (nothing lives there), 400 for /resource?iri= (the parameter is wrong)."""
+        try:
+            ox.NamedNode(iri)
+        except ValueError as error:
+            name = f"iri={iri!r}" if invalid_status == 400 else f"<{iri}>"
+            return site.error(request, invalid_status, f"{name} is not a valid IRI ({error}); nothing is about it.")
         short_name = request.query_params.get("format")
         if short_name and short_name not in GRAPH_TYPES:
             return site.error(request, 400, f"format={short_name!r}: choose one of {', '.join(GRAPH_TYPES)}")
@@ -468,11 +482,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
              responses={200: {"content": {HTML: {}, **{media_type: {} for media_type in GRAPH_TYPES.values()}}}})
     def any_resource(request: Request, iri: Annotated[str, Query(description="A full IRI or a CURIE.")]):
         iri = expand(iri) or iri
-        if iri.startswith(NAMESPACES["MSCEV"]):
+        local = iri[len(NAMESPACES["MSCEV"]):]
+        if iri.startswith(NAMESPACES["MSCEV"]) and not local.startswith("/"):  # "//host" would lead off this site
             extra = {k: v for k, v in request.query_params.items() if k != "iri"}
-            target = "/" + iri[len(NAMESPACES["MSCEV"]):] + ("?" + urlencode(extra) if extra else "")
-            return RedirectResponse(target, 303)
-        return resource(request, iri)
+            return RedirectResponse("/" + local + ("?" + urlencode(extra) if extra else ""), 303)
+        return resource(request, iri, invalid_status=400)
 
     @app.get("/{path:path}", tags=["Linked data"],
              summary="The project's IRIs (https://w3id.org/mscev/PATH): a page or its RDF description",

@@ -14,12 +14,11 @@ ones are lower) and say "synthetic" in their labels.
 """
 
 import json
-import os
 import random
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mscev.atomic import replacing_folder, swap_in
 from mscev.errors import MscevError
 from mscev.namespaces import prefix_map
 
@@ -81,26 +80,16 @@ def synthesize(findings: int, out: Path, seed: int = 0, broken: float = 0.0) -> 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / "synth.json").is_file():
         raise MscevError(f"{out}: exists and is not a synthetic corpus; choose an empty or new folder")
-    if not out.parent.is_dir():
-        raise MscevError(f"{out.parent}: the output folder's parent does not exist")
-    staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        staging.mkdir()
-        writer = _Corpus(findings, seed, broken)
-        names = writer.write(staging)
-        (staging / "synth.json").write_text(json.dumps(
-            {"findings": findings, "seed": seed, "broken": broken, "counts": writer.counts, "files": names},
-            indent=2) + "\n", encoding="utf-8")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        if out.exists():
-            out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    except OSError as error:
-        raise MscevError(f"{out}: cannot write the corpus ({error.strerror or error})") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with replacing_folder(out, "the corpus") as staging:
+        try:
+            writer = _Corpus(findings, seed, broken)
+            names = writer.write(staging)
+            (staging / "synth.json").write_text(json.dumps(
+                {"findings": findings, "seed": seed, "broken": broken, "counts": writer.counts, "files": names},
+                indent=2) + "\n", encoding="utf-8")
+            swap_in(staging, out)
+        except OSError as error:
+            raise MscevError(f"{out}: cannot write the corpus ({error.strerror or error})") from None
     return SynthResult(out, [out / name for name in names], writer.counts, writer.expected)
 
 

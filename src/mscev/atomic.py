@@ -1,0 +1,140 @@
+"""Outputs written whole or not at all: under a temporary name beside the target, then renamed into place.
+
+A folder (build, release, synthetic corpus) is written by one process at a time: ``replacing_folder`` holds an
+exclusive lock on ``.NAME.lock`` beside it (flock: the kernel drops it when the holder dies, so a killed writer
+leaves no stale lock), removes what killed writers left behind, and hands out a staging folder
+``.NAME.partial-PID`` that ``swap_in`` exchanges with the target in one atomic rename (Linux renameat2
+RENAME_EXCHANGE). A process killed at any moment therefore leaves either the previous folder or the new one,
+never a mix; the next writer removes its leftovers. Where the file system cannot exchange (e.g. NFS) two
+renames are used, and a copy moved aside by a writer killed between them is put back by the next writer.
+"""
+
+import ctypes
+import errno
+import fcntl
+import glob
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mscev.errors import MscevError
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+NO_EXCHANGE = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
+
+
+def check_writable(folder: Path) -> None:
+    """A clear refusal, before any work, when outputs cannot be written into ``folder``."""
+    if not folder.exists():
+        raise MscevError(f"{folder}: the output folder's parent does not exist")
+    if not folder.is_dir():
+        raise MscevError(f"{folder}: not a folder, so nothing can be written there (choose another --out)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MscevError(f"{folder}: not writable (read-only or not yours), so nothing can be written there "
+                         "(choose another --out)")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``path`` through a temporary sibling renamed over it; on failure nothing is left behind."""
+    path = Path(path)
+    try:
+        handle = tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8",
+                                             prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise MscevError(f"{path}: cannot write there ({error.strerror or error})") from None
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except OSError as error:
+        Path(handle.name).unlink(missing_ok=True)
+        raise MscevError(f"{path}: cannot write it ({error.strerror or error}); nothing was changed") from None
+
+
+@contextmanager
+def replacing_folder(out: Path, what: str) -> Iterator[Path]:
+    """A fresh staging folder for a new ``out``, to be put in place with ``swap_in``; removed in any case.
+
+    ``what`` names the output in messages ("the build", "the release").
+    """
+    out = Path(out)
+    check_writable(out.parent)
+    with locked(out, what):
+        _remove_leftovers(out)
+        staging = out.with_name(f".{out.name}.partial-{os.getpid()}")
+        try:
+            staging.mkdir()
+        except OSError as error:
+            raise MscevError(f"{out}: cannot write {what} ({error.strerror or error})") from None
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_in(staging: Path, out: Path) -> None:
+    """Put ``staging`` in place of ``out`` atomically; the previous ``out`` ends up in ``staging`` (removed by
+    ``replacing_folder``)."""
+    if not out.exists():
+        staging.rename(out)
+    elif not _exchange(staging, out):
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        staging.rename(out)
+        old.rename(staging)
+
+
+@contextmanager
+def locked(out: Path, what: str) -> Iterator[None]:
+    """Hold the exclusive lock of ``out`` (also for changes made in place); a second writer is refused with the
+    holder's PID."""
+    path = out.with_name(f".{out.name}.lock")
+    try:
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as error:
+        raise MscevError(f"{out}: cannot write {what} ({error.strerror or error})") from None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise MscevError(f"{out}: another mscev process{f' (PID {holder})' if holder else ''} is writing it "
+                             f"now; wait for it to finish, or choose another --out (lock: {path})") from None
+        try:
+            handle.truncate(0)
+            handle.write(str(os.getpid()))
+            handle.flush()
+        except OSError as error:
+            raise MscevError(f"{out}: cannot write {what} ({error.strerror or error})") from None
+        yield
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Staging folders of writers that were killed (under the lock no other writer is at work), and a previous
+    ``out`` moved aside by a two-rename swap that was interrupted (put back when ``out`` is missing)."""
+    pattern = glob.escape(f".{out.name}")
+    for old in sorted(out.parent.glob(f"{pattern}.old-*")):
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(out)
+    for partial in out.parent.glob(f"{pattern}.partial-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one rename (Linux renameat2 RENAME_EXCHANGE); False where that is not supported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in NO_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), str(second))
