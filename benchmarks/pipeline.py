@@ -7,7 +7,8 @@ For each size (findings) it writes a corpus with `mscev synth`, then, each step 
   the wall time, CPU time and peak resident memory of each stage (load, validate, reason RL, write: N-Triples,
   Turtle and the on-disk store) of the main process, and the whole build's wall time and peak memory (the
   main process plus the process that fills the on-disk store beside it, sampled every 0.2 s);
-- export: the built store to N-Triples and to JSON-LD (pyoxigraph);
+- export: `mscev export -f nt` and `-f jsonld` as the command writes them for a fast-engine build (streamed
+  from build/graph.nt; see mscev.export.write_streamed);
 - queries: every stored query on the built store, as `mscev query` runs it: time to the first row and to the
   last, with a timeout;
 - floor: reading the bytes of graph.nt (from the page cache);
@@ -16,7 +17,7 @@ For each size (findings) it writes a corpus with `mscev synth`, then, each step 
 
 Medians of --runs runs (one run at a million findings and more). --real adds the curated graph: `mscev build`
 with HermiT, and `mscev query NAME` as whole processes. Prints Markdown tables; --json writes every figure.
---steps runs some steps only (build: build, export, floor; queries; baseline), --keep keeps the builds, so a
+--steps runs some steps only (build, with the floor; export; queries; baseline), --keep keeps the builds, so a
 large build can be measured once and its queries again later, the figures merged in the --json file.
 A benchmark prints figures; it is never asserted in tests.
 
@@ -40,7 +41,7 @@ from pathlib import Path
 
 STAGES = ("load", "validate", "reason", "write")
 BASELINE_STAGES = ("load", "validate", "reason", "queries", "export")
-STEPS = ("build", "queries", "baseline")
+STEPS = ("build", "export", "queries", "baseline")
 
 
 # --- measurement inside a child process --------------------------------------------------------------------
@@ -91,16 +92,16 @@ def child_build(corpus: str, out: str) -> dict:
 
 
 def child_export(build_dir: str, scratch: str) -> dict:
-    import pyoxigraph as ox
+    from mscev.atomic import writing
+    from mscev.export import streams, write_streamed
 
-    from mscev.namespaces import prefix_map
-    from mscev.query import ASSERTED_GRAPH, open_store
-
-    store, meter = open_store(Path(build_dir)), Meter()
-    for name, fmt in (("N-Triples", ox.RdfFormat.N_TRIPLES), ("JSON-LD", ox.RdfFormat.JSON_LD)):
+    meter = Meter()
+    for name, fmt in (("N-Triples", "nt"), ("JSON-LD", "jsonld")):
+        if not streams(fmt, Path(build_dir)):
+            raise SystemExit(f"{build_dir}: not a fast-engine build, so `mscev export -f {fmt}` would not stream")
         meter.start(name)
-        store.dump(str(Path(scratch) / f"export.{fmt.file_extension}"), fmt, from_graph=ASSERTED_GRAPH,
-                   **({"prefixes": prefix_map()} if fmt == ox.RdfFormat.JSON_LD else {}))
+        with writing(Path(scratch) / f"export.{fmt}") as handle:  # as `mscev export -f FMT --out FILE` writes it
+            write_streamed(fmt, handle, Path(build_dir))
     meter.stop()
     return meter.figures
 
@@ -253,15 +254,17 @@ def measure_size(findings: int, args, work: Path, figures: dict) -> dict:
     out = work / f"build-{findings}"
     figures["findings"] = findings
     if "build" in args.steps:
-        figures["builds"], figures["exports"] = [], []
+        figures["builds"] = []
         for run in range(runs):
             print(f"# {findings:,} findings: build {run + 1}/{runs}", file=sys.stderr, flush=True)
             figures["builds"].append(run_child("build", str(corpus), str(out)))
-            figures["exports"].append(run_child("export", str(out), str(work)))
         figures["floor"] = statistics.median(run_child("floor", str(out / "graph.nt"))["wall"] for _ in range(3))
         figures["graph_nt_mb"] = (out / "graph.nt").stat().st_size / 1e6
     elif not (out / "store").is_dir():
-        raise SystemExit(f"{out}: no build to query; include the build step (--steps build,...)")
+        raise SystemExit(f"{out}: no build to measure; include the build step (--steps build,...)")
+    if "export" in args.steps:
+        print(f"# {findings:,} findings: export", file=sys.stderr, flush=True)
+        figures["exports"] = [run_child("export", str(out), str(work)) for _ in range(runs)]
     if "queries" in args.steps:
         print(f"# {findings:,} findings: stored queries", file=sys.stderr, flush=True)
         figures["queries"] = {name: run_child("query", str(out), name, timeout=args.query_timeout)

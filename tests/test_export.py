@@ -17,8 +17,9 @@ from rdflib import RDF, Dataset, Graph, Literal, URIRef
 
 from mscev import __version__
 from mscev.cli import main
-from mscev.export import (BACKGROUND_GRAPH, CONTEXT_FILE, NANOPUB, PROVENANCE_PREDICATES, built_graph, canonical,
-                          export, findings, issued_date, jsonld_context, nanopublication_iri, ontology_graph)
+from mscev.export import (BACKGROUND_GRAPH, CONTEXT_FILE, NANOPUB, PROVENANCE_PREDICATES, STREAMED_FORMATS,
+                          built_graph, canonical, export, findings, issued_date, jsonld_context, nanopublication_iri,
+                          ontology_graph, streams)
 from mscev.kgx import EDGE_COLUMNS, NODE_COLUMNS, mapping
 from mscev.namespaces import ONTOLOGY_IRI, curie, expand, prefix_map
 from mscev.release import CHECKSUMS, DISTRIBUTIONS, RELEASE_BASE, SUPPORT_FILES, release_version
@@ -157,6 +158,43 @@ def test_inferred_export_adds_the_inferred_triples(built, asserted):
     assert_same_graph(inferred, expected)
     if built.reasoning is not None:
         assert len(inferred) > len(asserted)
+
+
+# ------------------------------------------------------------------------------------------- streamed (large builds)
+
+
+@pytest.fixture(scope="module")
+def fast_build(tmp_path_factory):
+    """A build of a clean synthetic corpus by the fast engine, whose N-Triples and JSON-LD are streamed."""
+    from mscev.synth import synthesize
+
+    folder = tmp_path_factory.mktemp("fast")
+    corpus = synthesize(200, folder / "corpus", seed=3)
+    assert main(["build", "--engine", "fast", "--data", str(corpus.out), "--out", str(folder / "build")]) == 0
+    return folder / "build"
+
+
+@pytest.mark.parametrize("inferred", [False, True], ids=["asserted", "inferred"])
+@pytest.mark.parametrize("fmt", STREAMED_FORMATS)
+def test_streamed_exports_of_a_fast_build_round_trip(fast_build, tmp_path, fmt, inferred):
+    """Exactly the build's triples (isomorphic, blank nodes included), and the same bytes every time."""
+    assert streams(fmt, fast_build)
+    files = [tmp_path / f"first.{fmt}", tmp_path / f"second.{fmt}"]
+    for path in files:
+        argv = ["export", "-f", fmt, "--build", str(fast_build), "--out", str(path)]
+        assert main(argv + (["--inferred"] if inferred else [])) == 0
+    assert files[0].read_bytes() == files[1].read_bytes()
+    expected = Graph().parse(fast_build / "graph.nt", format="nt")
+    if inferred:
+        expected += built_graph(fast_build, inferred=True, asserted=False)
+        assert len(expected) > len(Graph().parse(fast_build / "graph.nt", format="nt"))
+    assert_same_graph(Graph().parse(files[0], format={"nt": "nt", "jsonld": "json-ld"}[fmt]), expected)
+
+
+def test_only_fast_builds_stream(built, fast_build):
+    """The curated graph keeps the reference exports (canonical blank nodes, JSON-LD compacted by PyLD)."""
+    assert not any(streams(fmt, built.out) for fmt in STREAMED_FORMATS)
+    assert not streams("ttl", fast_build)
 
 
 # ------------------------------------------------------------------------------------------- independent parsers

@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,19 +41,30 @@ def check_writable(folder: Path) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write ``path`` through a temporary sibling renamed over it; on failure nothing is left behind."""
+    with writing(path) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[BinaryIO]:
+    """A binary handle on a temporary sibling of ``path``, renamed over it when the block ends without error;
+    on any failure the temporary file is removed and ``path`` is left as it was."""
     path = Path(path)
     try:
-        handle = tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8",
-                                             prefix=f".{path.name}.", suffix=".tmp")
+        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, prefix=f".{path.name}.",
+                                             suffix=".tmp")
     except OSError as error:
         raise MscevError(f"{path}: cannot write there ({error.strerror or error})") from None
     try:
         with handle:
-            handle.write(text)
+            yield handle
         os.replace(handle.name, path)
     except OSError as error:
         Path(handle.name).unlink(missing_ok=True)
         raise MscevError(f"{path}: cannot write it ({error.strerror or error}); nothing was changed") from None
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

@@ -316,10 +316,17 @@ def export(
     build_dir: Annotated[Path, typer.Option("--build", help="Build folder.")] = DEFAULT_BUILD_DIR,
 ) -> None:
     """Export the built graph in a standard RDF form; the same build always gives the same bytes."""
-    from mscev import render
+    from mscev import atomic, render
     from mscev.export import export as run_export
+    from mscev.export import streams, write_streamed
 
-    render.write_text(run_export(fmt, build_dir, inferred=inferred).decode("utf-8"), out_file, out)
+    if not streams(fmt, build_dir):
+        render.write_text(run_export(fmt, build_dir, inferred=inferred).decode("utf-8"), out_file, out)
+    elif out_file is None:
+        write_streamed(fmt, sys.stdout.buffer, build_dir, inferred=inferred)
+    else:
+        with atomic.writing(out_file) as handle:
+            write_streamed(fmt, handle, build_dir, inferred=inferred)
     if out_file:
         err.print(f"Wrote {out_file}.")
 

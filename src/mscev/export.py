@@ -23,11 +23,13 @@ bookkeeping triples, and those are exactly the triples whose subject is a nanopu
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from mscev.errors import MscevError
 from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, ONTOLOGY_IRI, bind_prefixes, prefix_map
@@ -44,6 +46,7 @@ FORMATS = {
     "trig": "TriG, one nanopublication per finding",
     "nq": "N-Quads, one nanopublication per finding (sorted)",
 }
+STREAMED_FORMATS = ("nt", "jsonld")
 CONTEXT_FILE = ONTOLOGY_DIR / "context.jsonld"
 DATASET_FILE = ONTOLOGY_DIR / "dataset.ttl"
 BACKGROUND_GRAPH = "https://w3id.org/mscev/data/graph/background"
@@ -63,6 +66,44 @@ def export(fmt: str, build_dir: Path = DEFAULT_BUILD_DIR, inferred: bool = False
         quads = nanopublications(graph, issued_date())
         return to_trig(quads) if fmt == "trig" else to_nquads(quads)
     return {"ttl": to_turtle, "nt": to_ntriples, "jsonld": to_jsonld}[fmt](graph)
+
+
+def streams(fmt: str, build_dir: Path = DEFAULT_BUILD_DIR) -> bool:
+    """Whether ``fmt`` is written streaming: N-Triples and JSON-LD of a build made by the fast engine, whose
+    graph (millions of triples) rdflib, its canonicaliser and PyLD would take hours and tens of GB to write."""
+    if fmt not in STREAMED_FORMATS:
+        return False
+    try:
+        return json.loads((Path(build_dir) / "summary.json").read_text(encoding="utf-8")).get("engine") == "fast"
+    except (OSError, ValueError):
+        return False
+
+
+def write_streamed(fmt: str, handle: BinaryIO, build_dir: Path = DEFAULT_BUILD_DIR, inferred: bool = False) -> None:
+    """N-Triples: build/graph.nt as the build wrote it (sorted), then, with ``inferred``, the inferred triples
+    sorted. JSON-LD: the same triples through pyoxigraph's streaming writer, with the project's prefixes as
+    its @context (a flat document, not compacted with ontology/context.jsonld as the reference export is).
+    Both are made from the build's own files in a fixed order, so the same build gives the same bytes."""
+    import pyoxigraph as ox
+
+    from mscev.query import INFERRED_GRAPH, open_store
+
+    store = open_store(build_dir)
+    asserted = Path(build_dir) / "graph.nt"
+    if not asserted.is_file():
+        raise MscevError(f"no {asserted}: run `mscev build` again")
+    extra = b""
+    if inferred:
+        triples = (ox.Triple(q.subject, q.predicate, q.object)
+                   for q in store.quads_for_pattern(None, None, None, INFERRED_GRAPH))
+        extra = _sorted_lines(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+    with open(asserted, "rb") as source:
+        if fmt == "nt":
+            shutil.copyfileobj(source, handle, 1 << 20)
+            handle.write(extra)
+            return
+        triples = itertools.chain(ox.parse(source, ox.RdfFormat.N_TRIPLES), ox.parse(extra, ox.RdfFormat.N_TRIPLES))
+        ox.serialize(triples, handle, ox.RdfFormat.JSON_LD, prefixes=prefix_map())
 
 
 # ---------------------------------------------------------------------------------------------------- reading
