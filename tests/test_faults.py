@@ -374,6 +374,25 @@ def test_build_on_a_full_disk_leaves_the_previous_build(built, tmp_path, capsys,
         assert snapshot(out) == before and leftovers(disk) == []
 
 
+@pytest.mark.parametrize("command", [["query", "graph-summary", "-f", "tsv"], ["export", "-f", "nt"]],
+                         ids=["query", "export"])
+def test_a_named_pipe_as_out_stays_a_pipe_and_gets_the_output(built, tmp_path, command):
+    """--out /dev/null, /dev/stdout or a pipe is written into, never replaced by a file renamed over it."""
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    assert main([*command, "--build", str(built.out), "--out", str(pipe)]) == 0
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert received and received[0].strip(), "nothing came through the pipe"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["pipe"]
+
+
 @pytest.mark.parametrize("command", [["query", "graph-summary", "--format", "json"], ["export", "--format", "nt"]],
                          ids=lambda command: command[0])
 def test_query_and_export_on_a_full_disk_leave_the_previous_file(built, tmp_path, capsys, command):

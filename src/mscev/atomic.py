@@ -48,8 +48,19 @@ def write_text(path: Path, text: str) -> None:
 @contextmanager
 def writing(path: Path) -> Iterator[BinaryIO]:
     """A binary handle on a temporary sibling of ``path``, renamed over it when the block ends without error;
-    on any failure the temporary file is removed and ``path`` is left as it was."""
+    on any failure the temporary file is removed and ``path`` is left as it was.
+
+    A path that exists and is no regular file (/dev/null, /dev/stdout, a named pipe) is written directly: a
+    rename would replace the device or pipe with a file, and there is no previous content to keep.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        try:
+            with open(path, "wb") as handle:
+                yield handle
+        except OSError as error:
+            raise MscevError(f"{path}: cannot write it ({error.strerror or error})") from None
+        return
     try:
         handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, prefix=f".{path.name}.",
                                              suffix=".tmp")
