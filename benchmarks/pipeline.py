@@ -326,7 +326,8 @@ def report(results: dict) -> str:
         builds = size["builds"]
         cells = [f"{median_of(builds, 'stages', s, 'wall'):.2f} / {median_of(builds, 'stages', s, 'cpu'):.2f} / "
                  f"{median_of(builds, 'stages', s, 'peak_mb'):,.0f}" for s in STAGES]
-        exports = [f"{median_of(size['exports'], name, 'wall'):.2f}" for name in ("N-Triples", "JSON-LD")]
+        exports = [f"{median_of(size['exports'], name, 'wall'):.2f}" if size.get("exports") else "–"
+                   for name in ("N-Triples", "JSON-LD")]
         lines.append(f"| {size['findings']:,} | {builds[0]['triples']:,} (+{builds[0]['inferred']:,} inferred) | "
                      + " | ".join(cells)
                      + f" | {median_of(builds, 'process', 'wall'):.1f}, {median_of(builds, 'process', 'tree_peak_mb'):,.0f}"
@@ -346,12 +347,12 @@ def report(results: dict) -> str:
         if "baseline" not in size:
             continue
         base, builds = size["baseline"]["stages"], size.get("builds")
-        if not builds or not size.get("queries"):
+        if not builds or not size.get("queries") or not size.get("exports"):
             continue
         fast = {s: median_of(builds, "stages", s, "wall") for s in ("load", "validate", "reason")}
         fast["queries"] = sum(q.get("total", math.inf) for q in size["queries"].values())
         fast["export"] = sum(median_of(size["exports"], name, "wall") for name in ("N-Triples", "JSON-LD"))
-        lines += ["", f"### Naive baseline at {size['findings']:,} findings (same run)", "",
+        lines += ["", f"### Naive baseline at {size['findings']:,} findings", "",
                   "| stage | naive (s) | naive peak MB | fast (s) | naive / fast |", "|---|---|---|---|---|"]
         for stage in BASELINE_STAGES:
             lines.append(f"| {stage} | {base[stage]['wall']:.2f} | {base[stage]['peak_mb']:,.0f} | {fast[stage]:.2f} | "
