@@ -68,7 +68,10 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
     """Write the release folder ``out`` from the build in ``build_dir``, atomically."""
     from mscev.kgx import kgx_tables, mapping_markdown
 
+    from mscev.query import open_store
+
     out = Path(out)
+    open_store(build_dir)  # first "no build", then "cannot write": the default out is inside the build folder
     check_writable(out.parent)
     graph = built_graph(build_dir)
     version = release_version(graph)
