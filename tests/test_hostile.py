@@ -61,15 +61,20 @@ http_text = any_text.map(lambda text: text.encode("utf-8", "replace").decode("ut
 
 
 @st.composite
-def mutated_turtle(draw) -> bytes:
-    """A real source file with a few spans replaced by arbitrary text: the mistakes of a curator's draft."""
-    text = draw(st.sampled_from(TURTLE_SEEDS))
-    for _ in range(draw(st.integers(1, 4))):
+def mutated(draw, seeds: list[str], pieces, edits: tuple[int, int], span: int) -> str:
+    """A seed text with a few spans replaced by drawn pieces: the mistakes of a curator's draft or a query."""
+    text = draw(st.sampled_from(seeds))
+    for _ in range(draw(st.integers(*edits))):
         start = draw(st.integers(0, len(text)))
-        end = draw(st.integers(start, min(len(text), start + 30)))
-        replacement = draw(st.one_of(st.text(max_size=12), st.sampled_from(TURTLE_PIECES)))
-        text = text[:start] + replacement + text[end:]
-    return text.encode("utf-8", "surrogatepass")
+        end = draw(st.integers(start, min(len(text), start + span)))
+        text = text[:start] + draw(pieces) + text[end:]
+    return text
+
+
+def mutated_turtle():
+    """A real source file with one to four spans replaced by arbitrary text or Turtle syntax."""
+    pieces = st.one_of(st.text(max_size=12), st.sampled_from(TURTLE_PIECES))
+    return mutated(TURTLE_SEEDS, pieces, (1, 4), 30).map(lambda text: text.encode("utf-8", "surrogatepass"))
 
 
 TURTLE_SEEDS = [(TRIPLES_DIR / name).read_text(encoding="utf-8") for name in ("review.ttl", "sources.ttl")]
@@ -214,16 +219,11 @@ SPARQL_SEEDS = ["SELECT * WHERE { ?s ?p ?o } LIMIT 3", "ASK { ?s a <https://w3id
                 'FILTER(CONTAINS(?l, "bone")) } ORDER BY ?l LIMIT 10']
 
 
-@st.composite
-def sparql_texts(draw) -> str:
-    text = draw(st.sampled_from(SPARQL_SEEDS))
-    for _ in range(draw(st.integers(0, 3))):
-        start = draw(st.integers(0, len(text)))
-        end = draw(st.integers(start, min(len(text), start + 10)))
-        text = text[:start] + draw(st.one_of(http_text, st.sampled_from(["{", "}", "(", ")", "?", "<", ">", '"',
-                                                                         "SERVICE", "INSERT", "LOAD", "\\u0053"]))) \
-            + text[end:]
-    return text
+def sparql_texts():
+    """A stored-query-like text with up to three spans replaced by URL text or SPARQL keywords."""
+    pieces = st.one_of(http_text, st.sampled_from(["{", "}", "(", ")", "?", "<", ">", '"', "SERVICE", "INSERT",
+                                                   "LOAD", "\\u0053"]))
+    return mutated(SPARQL_SEEDS, pieces, (0, 3), 10)
 
 
 @FUZZ
