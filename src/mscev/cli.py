@@ -1,14 +1,14 @@
 """The `mscev` command: a thin layer that parses arguments, calls a pipeline stage, prints, and exits.
 
 Exit codes: 0 ok; 1 the data does not conform, is inconsistent, or a check failed; 2 usage or runtime error.
+Plain click rather than typer: typer's type coercion imports pydantic, which alone doubled `mscev query`'s start-up.
 """
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
 
-import typer
+import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -16,39 +16,38 @@ from rich.table import Table
 from mscev.errors import MscevError
 from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR
 
-app = typer.Typer(
-    name="mscev",
-    help="Knowledge graph of extracellular vesicles from mesenchymal stem cells: build, validate, reason, query.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-ExtraFiles = Annotated[Optional[list[Path]], typer.Argument(help="Extra Turtle files (a curator's draft) to include.")]
-BuildDir = Annotated[Path, typer.Option("--out", help="Build folder.")]
-GraphIri = Annotated[Optional[str], typer.Option("--graph", help="Named graph holding the release on the server "
-                     "(default https://w3id.org/mscev/data/graph/release).")]
-User = Annotated[Optional[str], typer.Option("--user", envvar="MSCEV_USER", help="User at the server (Digest or "
-                 "Basic authentication, whichever it asks for).")]
-Password = Annotated[Optional[str], typer.Option("--password", envvar="MSCEV_PASSWORD", help="Password (or set "
-                     "MSCEV_PASSWORD, which keeps it out of the process list).")]
+PATH = click.Path(path_type=Path)
+extra_files = click.argument("extra", nargs=-1, type=PATH, metavar="[EXTRA]...")
 
 
-def _version(value: bool) -> None:
+def build_option(help_text: str = "Build folder holding the store."):
+    return click.option("--build", "build_dir", type=PATH, default=DEFAULT_BUILD_DIR, help=help_text)
+
+
+graph_option = click.option("--graph", help="Named graph holding the release on the server "
+                            "(default https://w3id.org/mscev/data/graph/release).")
+user_option = click.option("--user", envvar="MSCEV_USER", help="User at the server (Digest or Basic authentication, "
+                           "whichever it asks for).")
+password_option = click.option("--password", envvar="MSCEV_PASSWORD", help="Password (or set MSCEV_PASSWORD, which "
+                               "keeps it out of the process list).")
+
+
+def _version(context: click.Context, _option: click.Parameter, value: bool) -> None:
     if value:
         from mscev import __version__
 
         out.print(f"mscev {__version__}")
-        raise typer.Exit()
+        context.exit()
 
 
-@app.callback()
-def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
-) -> None:
-    """mscev: build, validate, reason over and query the MSC-EV knowledge graph."""
+@click.group(name="mscev", no_args_is_help=True, context_settings={"show_default": True})
+@click.option("--version", is_flag=True, callback=_version, expose_value=False, is_eager=True,
+              help="Show the version.")
+def app() -> None:
+    """Knowledge graph of extracellular vesicles from mesenchymal stem cells: build, validate, reason, query."""
 
 
 def _fail_on_invalid(report) -> None:
@@ -56,7 +55,7 @@ def _fail_on_invalid(report) -> None:
         return
     _print_validation(report, err)
     err.print(f"[red]The graph does not conform: {len(report.violations)} violation(s).[/red]")
-    raise typer.Exit(1)
+    raise click.exceptions.Exit(1)
 
 
 def _print_validation(report, console: Console) -> None:
@@ -73,14 +72,14 @@ def _print_validation(report, console: Console) -> None:
 
 
 @app.command()
-def build(
-    out_dir: BuildDir = DEFAULT_BUILD_DIR,
-    no_reason: Annotated[bool, typer.Option("--no-reason", help="Skip the OWL reasoner.")] = False,
-    engine: Annotated[str, typer.Option("--engine", help="reference (rdflib, pySHACL, HermiT), fast (pyoxigraph: "
-                      "SHACL as SPARQL, OWL 2 RL rules; for millions of triples) or auto (fast above 8 MB of input).")] = "auto",
-    data: Annotated[Optional[Path], typer.Option("--data", help="Folder of Turtle data used instead of triples/ "
-                    "(e.g. a corpus from `mscev synth`).")] = None,
-) -> None:
+@click.option("--out", "out_dir", type=PATH, default=DEFAULT_BUILD_DIR, help="Build folder.")
+@click.option("--no-reason", is_flag=True, help="Skip the OWL reasoner.")
+@click.option("--engine", type=click.Choice(["reference", "fast", "auto"]), default="auto",
+              help="reference (rdflib, pySHACL, HermiT), fast (pyoxigraph: SHACL as SPARQL, OWL 2 RL rules; for "
+              "millions of triples) or auto (fast above 8 MB of input).")
+@click.option("--data", type=PATH, help="Folder of Turtle data used instead of triples/ (e.g. a corpus from "
+              "`mscev synth`).")
+def build(out_dir: Path, no_reason: bool, engine: str, data: Path | None) -> None:
     """Load, validate and reason over the graph, and write build/ (graph, inferences, report, store)."""
     from mscev.build import build as run_build
     from mscev.paths import TRIPLES_DIR
@@ -103,7 +102,7 @@ def build(
                 err.print(f"  - {escape(line)}")
         else:
             err.print("[red]The graph is inconsistent (HermiT); run `mscev reason` for details.[/red]")
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
     if result.report.warnings:
         out.print(f"[yellow]{len(result.report.warnings)} warning(s): see {out_dir / 'validation.txt'} "
                   "or run `mscev validate`.[/yellow]")
@@ -121,13 +120,12 @@ def build(
 
 
 @app.command()
-def synth(
-    findings: Annotated[int, typer.Option("--findings", help="How many findings (1 to 9,999,999).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (replaced whole).")],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same files.")] = 0,
-    broken: Annotated[float, typer.Option("--broken", help="Fraction of findings that break one shape each; "
-                      "broken.tsv lists what validation must report.")] = 0.0,
-) -> None:
+@click.option("--findings", type=int, required=True, help="How many findings (1 to 9,999,999).")
+@click.option("--out", "out_dir", type=PATH, required=True, help="Folder to write (replaced whole).")
+@click.option("--seed", type=int, default=0, help="Random seed: the same seed gives the same files.")
+@click.option("--broken", type=float, default=0.0, help="Fraction of findings that break one shape each; broken.tsv "
+              "lists what validation must report.")
+def synth(findings: int, out_dir: Path, seed: int, broken: float) -> None:
     """Write a synthetic corpus shaped like the curated findings, for benchmarks (`mscev build --data DIR`)."""
     from mscev.synth import synthesize
 
@@ -143,33 +141,31 @@ def synth(
 
 
 @app.command()
-def validate(
-    extra: ExtraFiles = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table (for people) or tsv (one result per line).")] = "table",
-    violations_only: Annotated[bool, typer.Option("--violations-only", help="Leave warnings out.")] = False,
-) -> None:
+@extra_files
+@click.option("--format", "-f", "fmt", default="table", help="table (for people) or tsv (one result per line).")
+@click.option("--violations-only", is_flag=True, help="Leave warnings out.")
+def validate(extra: tuple[Path, ...], fmt: str, violations_only: bool) -> None:
     """Validate the graph (plus EXTRA files) against the SHACL shapes; report with files and focus nodes."""
     from mscev.load import load_graph
     from mscev.validate import validate as run_validate
 
     if fmt not in ("table", "tsv"):
         raise MscevError(f"--format {fmt!r}: choose table or tsv")
-    report = run_validate(load_graph(extra or []))
+    report = run_validate(load_graph(list(extra)))
     if violations_only:
         report.results = report.violations
     if fmt == "tsv":
         out.file.write(report.as_text())
     else:
         _print_validation(report, out)
-    raise typer.Exit(0 if report.conforms else 1)
+    raise click.exceptions.Exit(0 if report.conforms else 1)
 
 
 @app.command()
-def reason(
-    extra: ExtraFiles = None,
-    profile: Annotated[str, typer.Option("--profile", help="dl: HermiT (OWL 2 DL); rl: OWL 2 RL closure (fast, for large graphs).")] = "dl",
-    build_dir: Annotated[Path, typer.Option("--build", help="Build folder whose inferred triples are updated.")] = DEFAULT_BUILD_DIR,
-) -> None:
+@extra_files
+@click.option("--profile", default="dl", help="dl: HermiT (OWL 2 DL); rl: OWL 2 RL closure (fast, for large graphs).")
+@build_option("Build folder whose inferred triples are updated.")
+def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
     """Reason over the ontology and data (plus EXTRA files): consistency, unsatisfiable classes, inferred facts.
 
     Without EXTRA files, and when a build exists, the inferred triples replace those of the build
@@ -179,14 +175,14 @@ def reason(
     from mscev.load import load_graph
     from mscev.reason import reason as run_reason
 
-    loaded = load_graph(extra or [])
+    loaded = load_graph(list(extra))
     result = run_reason(loaded.graph, profile)
     timings = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in result.seconds.items())
     if not result.consistent:
         err.print(f"[red]Inconsistent[/red] ({timings}): the ontology and data contradict each other.")
         for line in result.explanation or ["No single axiom was identified; check the last statements you added."]:
             err.print(f"  - {escape(line)}")
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)
     table = Table(title=f"Reasoning ({'HermiT, OWL 2 DL' if profile == 'dl' else 'OWL 2 RL closure'})")
     table.add_column("result")
     table.add_column("value", justify="right")
@@ -205,22 +201,23 @@ def reason(
 
 
 @app.command()
-def query(
-    name: Annotated[Optional[str], typer.Argument(help="Stored query name, or a .rq file.")] = None,
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="key=value (repeatable); an iri "
-                     "parameter takes a full IRI, a CURIE or a label.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, tsv or json (SPARQL 1.1 results JSON).")] = "table",
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write results to this file.")] = None,
-    list_queries: Annotated[bool, typer.Option("--list", help="List the stored queries (as a table or json).")] = False,
-    ids: Annotated[bool, typer.Option("--ids", help="In the table, show the CURIE after each label.")] = False,
-    asserted: Annotated[bool, typer.Option("--asserted-only", help="Ignore the reasoner's inferences.")] = False,
-    build_dir: Annotated[Path, typer.Option("--build", help="Build folder holding the store.")] = DEFAULT_BUILD_DIR,
-    endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="Run it on this SPARQL 1.1 endpoint instead "
-                        "(a server `mscev publish` loaded), e.g. http://HOST:8890/sparql.")] = None,
-    graph: GraphIri = None,
-    user: User = None,
-    password: Password = None,
-) -> None:
+@click.argument("name", required=False)
+@click.option("--param", "-p", multiple=True, help="key=value (repeatable); an iri parameter takes a full IRI, a CURIE "
+              "or a label.")
+@click.option("--format", "-f", "fmt", default="table", help="table, csv, tsv or json (SPARQL 1.1 results JSON).")
+@click.option("--out", "out_file", type=PATH, help="Write results to this file.")
+@click.option("--list", "list_queries", is_flag=True, help="List the stored queries (as a table or json).")
+@click.option("--ids", is_flag=True, help="In the table, show the CURIE after each label.")
+@click.option("--asserted-only", "asserted", is_flag=True, help="Ignore the reasoner's inferences.")
+@build_option()
+@click.option("--endpoint", help="Run it on this SPARQL 1.1 endpoint instead (a server `mscev publish` loaded), e.g. "
+              "http://HOST:8890/sparql.")
+@graph_option
+@user_option
+@password_option
+def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | None, list_queries: bool, ids: bool,
+          asserted: bool, build_dir: Path, endpoint: str | None, graph: str | None, user: str | None,
+          password: str | None) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
     from mscev import render
     from mscev.query import find_query, open_store, run_query, stale_sources, stored_queries
@@ -232,7 +229,7 @@ def query(
         raise MscevError("name a stored query (see `mscev query --list`) or a .rq file")
     render.check_format(fmt)
     values = {}
-    for item in param or []:
+    for item in param:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise MscevError(f"--param {item!r}: write it as key=value")
@@ -268,7 +265,8 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, f
 
 
 @app.command()
-def stats(build_dir: Annotated[Path, typer.Option("--build", help="Build folder.")] = DEFAULT_BUILD_DIR) -> None:
+@build_option("Build folder.")
+def stats(build_dir: Path) -> None:
     """Counts of what the built graph holds."""
     summary = build_dir / "summary.json"
     if not summary.is_file():
@@ -283,21 +281,21 @@ def stats(build_dir: Annotated[Path, typer.Option("--build", help="Build folder.
 
 
 @app.command()
-def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
-    build_dir: Annotated[Path, typer.Option("--build", help="Build folder holding the store.")] = DEFAULT_BUILD_DIR,
-    workers: Annotated[int, typer.Option("--workers", help="Query worker processes.", min=1)] = 2,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a query may run before it is stopped (503).",
-                                           min=0.1)] = 10.0,
-    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows (or triples) a result may have; more is refused "
-                                          "with 400 (web pages show the first rows instead).", min=1)] = 10_000,
-    max_body: Annotated[int, typer.Option("--max-body", help="Bytes a request body may have (413 beyond).",
-                                          min=1024)] = 256 * 1024,
-    worker_memory: Annotated[int, typer.Option("--worker-memory", help="MiB of memory a query worker may use "
-                                               "(503 beyond).", min=256)] = 2048,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level (info logs each request).")] = "info",
-) -> None:
+@click.option("--host", default="127.0.0.1", help="Address to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, help="TCP port.")
+@build_option()
+@click.option("--workers", type=click.IntRange(min=1), default=2, help="Query worker processes.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0,
+              help="Seconds a query may run before it is stopped (503).")
+@click.option("--max-rows", type=click.IntRange(min=1), default=10_000, help="Rows (or triples) a result may have; "
+              "more is refused with 400 (web pages show the first rows instead).")
+@click.option("--max-body", type=click.IntRange(min=1024), default=256 * 1024,
+              help="Bytes a request body may have (413 beyond).")
+@click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
+              help="MiB of memory a query worker may use (503 beyond).")
+@click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
+def serve(host: str, port: int, build_dir: Path, workers: int, timeout: float, max_rows: int, max_body: int,
+          worker_memory: int, log_level: str) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
@@ -307,14 +305,12 @@ def serve(
 
 
 @app.command()
-def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="ttl, nt, jsonld, rdfxml (the ontology), trig or nq "
-                                     "(nanopublications).")] = "ttl",
-    inferred: Annotated[bool, typer.Option("--inferred/--asserted", help="With or without the reasoner's "
-                                           "inferred triples.")] = False,
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write to this file (default: standard output).")] = None,
-    build_dir: Annotated[Path, typer.Option("--build", help="Build folder.")] = DEFAULT_BUILD_DIR,
-) -> None:
+@click.option("--format", "-f", "fmt", default="ttl", help="ttl, nt, jsonld, rdfxml (the ontology), trig or nq "
+              "(nanopublications).")
+@click.option("--inferred/--asserted", default=False, help="With or without the reasoner's inferred triples.")
+@click.option("--out", "out_file", type=PATH, help="Write to this file (default: standard output).")
+@build_option("Build folder.")
+def export(fmt: str, inferred: bool, out_file: Path | None, build_dir: Path) -> None:
     """Export the built graph in a standard RDF form; the same build always gives the same bytes."""
     from mscev import atomic, render
     from mscev.export import export as run_export
@@ -332,10 +328,9 @@ def export(
 
 
 @app.command()
-def release(
-    out_dir: Annotated[Path, typer.Option("--out", help="Release folder (replaced whole).")] = DEFAULT_RELEASE_DIR,
-    build_dir: Annotated[Path, typer.Option("--build", help="Build folder.")] = DEFAULT_BUILD_DIR,
-) -> None:
+@click.option("--out", "out_dir", type=PATH, default=DEFAULT_RELEASE_DIR, help="Release folder (replaced whole).")
+@build_option("Build folder.")
+def release(out_dir: Path, build_dir: Path) -> None:
     """Write every export, the VoID/DCAT description, KGX tables, ontology pages and checksums to one folder."""
     from mscev.release import write_release
 
@@ -350,16 +345,17 @@ def release(
 
 
 @app.command()
-def publish(
-    endpoint: Annotated[str, typer.Option("--endpoint", help="The server's SPARQL 1.1 Graph Store endpoint: Virtuoso "
-                        "http://HOST:8890/sparql-graph-crud-auth, Fuseki http://HOST:3030/DATASET/data, Oxigraph "
-                        "http://HOST:7878/store, GraphDB http://HOST:7200/repositories/REPO/rdf-graphs/service.")],
-    graph: GraphIri = None,
-    user: User = None,
-    password: Password = None,
-    release_dir: Annotated[Path, typer.Option("--release", help="Release folder (`mscev release`).")] = DEFAULT_RELEASE_DIR,
-    chunk: Annotated[Optional[int], typer.Option("--chunk", help="Triples per request (default 50,000).", min=1)] = None,
-) -> None:
+@click.option("--endpoint", required=True, help="The server's SPARQL 1.1 Graph Store endpoint: Virtuoso "
+              "http://HOST:8890/sparql-graph-crud-auth, Fuseki http://HOST:3030/DATASET/data, Oxigraph "
+              "http://HOST:7878/store, GraphDB http://HOST:7200/repositories/REPO/rdf-graphs/service.")
+@graph_option
+@user_option
+@password_option
+@click.option("--release", "release_dir", type=PATH, default=DEFAULT_RELEASE_DIR,
+              help="Release folder (`mscev release`).")
+@click.option("--chunk", type=click.IntRange(min=1), help="Triples per request (default 50,000).")
+def publish(endpoint: str, graph: str | None, user: str | None, password: str | None, release_dir: Path,
+            chunk: int | None) -> None:
     """Load a release (asserted and inferred triples) into a triple store server, replacing the graph it had there."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
@@ -387,26 +383,24 @@ def publish(
 
 
 @app.command("check-quotes")
-def check_quotes(
-    source: Annotated[Path, typer.Option("--source", help="The source text the quotes come from.")],
-    extra: ExtraFiles = None,
-) -> None:
+@click.option("--source", type=PATH, required=True, help="The source text the quotes come from.")
+@extra_files
+def check_quotes(source: Path, extra: tuple[Path, ...]) -> None:
     """Check that every mscev:evidenceQuote appears verbatim in SOURCE (white space folded)."""
     from mscev.load import load_graph
     from mscev.quotes import check_quotes as run_check, read_source
 
     text = read_source(source)
-    checked, problems = run_check(load_graph(extra or []), text)
+    checked, problems = run_check(load_graph(list(extra)), text)
     for problem in problems:
         out.print(f"[red]not verbatim[/red]\t{escape(problem.file)}\t{escape(problem.statement)}\t{escape(repr(problem.quote[:120]))}")
     out.print(f"{checked} quote(s) checked, {len(problems)} not found verbatim in {source}.")
-    raise typer.Exit(1 if problems else 0)
+    raise click.exceptions.Exit(1 if problems else 0)
 
 
 @app.command()
-def coverage(
-    source: Annotated[Path, typer.Option("--source", help="The review text whose citations are checked.")],
-) -> None:
+@click.option("--source", type=PATH, required=True, help="The review text whose citations are checked.")
+def coverage(source: Path) -> None:
     """Per review section: citations in the text, those the graph covers, and findings per source."""
     from mscev.coverage import coverage as section_coverage, findings_per_source
     from mscev.load import load_graph
@@ -433,7 +427,7 @@ def coverage(
     if missing:
         out.print(f"[red]{len(missing)} citation(s) covered by no statement and not excluded: "
                   f"{', '.join(map(str, missing))}[/red] (see triples/README.md, 'Coverage exclusions').")
-    raise typer.Exit(1 if missing else 0)
+    raise click.exceptions.Exit(1 if missing else 0)
 
 
 @app.command("update-imports")
@@ -448,16 +442,14 @@ def update_imports() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code so tests can call it in process."""
     try:
-        code = app(args=argv, prog_name="mscev", standalone_mode=False)
+        code = app.main(args=argv, prog_name="mscev", standalone_mode=False)
     except MscevError as error:
         err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return error.exit_code
-    except typer.Exit as done:
-        return done.exit_code
-    except (typer.Abort, KeyboardInterrupt):
+    except (click.Abort, KeyboardInterrupt):
         err.print("aborted")
         return 2
-    except typer.exceptions.TyperException as error:  # usage errors: unknown option, bad value
+    except click.ClickException as error:  # usage errors: unknown option, bad value
         error.show()
         return 2
     return code if isinstance(code, int) else 0
