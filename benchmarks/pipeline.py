@@ -424,7 +424,7 @@ def main() -> None:
     earlier = json.loads(args.json.read_text()) if args.json and args.json.is_file() else {"sizes": []}
     by_size = {size["findings"]: size for size in earlier["sizes"]}
     results = {**earlier, "machine": machine()}
-    for findings in sorted(int(size) for size in args.sizes.split(",")):
+    for findings in sorted(int(size) for size in args.sizes.split(",") if size):  # --sizes "" --real: the curated graph only
         by_size[findings] = measure_size(findings, args, args.work, by_size.get(findings, {}))
         results["sizes"] = [by_size[size] for size in sorted(by_size)]
         if args.json:
