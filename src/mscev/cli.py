@@ -1,23 +1,46 @@
 """The `mscev` command: a thin layer that parses arguments, calls a pipeline stage, prints, and exits.
 
 Exit codes: 0 ok; 1 the data does not conform, is inconsistent, or a check failed; 2 usage or runtime error.
-Plain click rather than typer: typer's type coercion imports pydantic, which alone doubled `mscev query`'s start-up.
+Start-up is most of what `mscev query` costs, so: plain click rather than typer (typer's type coercion imports
+pydantic, which alone doubled it), and rich imported only when something is printed through it (about 60 ms).
 """
 
+import functools
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from mscev.errors import MscevError
 from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@functools.cache
+def out() -> "Console":
+    """Standard output as a rich console, made on first use."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True)
+
+
+@functools.cache
+def err() -> "Console":
+    """Standard error as a rich console, made on first use."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    """Text printed through rich's markup as it is (rich imported on first use)."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
 
 PATH = click.Path(path_type=Path)
 extra_files = click.argument("extra", nargs=-1, type=PATH, metavar="[EXTRA]...")
@@ -39,7 +62,7 @@ def _version(context: click.Context, _option: click.Parameter, value: bool) -> N
     if value:
         from mscev import __version__
 
-        out.print(f"mscev {__version__}")
+        out().print(f"mscev {__version__}")
         context.exit()
 
 
@@ -53,12 +76,14 @@ def app() -> None:
 def _fail_on_invalid(report) -> None:
     if report.conforms:
         return
-    _print_validation(report, err)
-    err.print(f"[red]The graph does not conform: {len(report.violations)} violation(s).[/red]")
+    _print_validation(report, err())
+    err().print(f"[red]The graph does not conform: {len(report.violations)} violation(s).[/red]")
     raise click.exceptions.Exit(1)
 
 
-def _print_validation(report, console: Console) -> None:
+def _print_validation(report, console: "Console") -> None:
+    from rich.table import Table
+
     if not report.results:
         console.print("[green]Conforms: no violations, no warnings.[/green]")
         return
@@ -81,34 +106,36 @@ def _print_validation(report, console: Console) -> None:
               "`mscev synth`).")
 def build(out_dir: Path, no_reason: bool, engine: str, data: Path | None) -> None:
     """Load, validate and reason over the graph, and write build/ (graph, inferences, report, store)."""
+    from rich.table import Table
+
     from mscev.build import build as run_build
     from mscev.paths import TRIPLES_DIR
 
     if data is not None and not data.is_dir():
         raise MscevError(f"--data {data}: no such folder")
-    with err.status("building…") as status:
+    with err().status("building…") as status:
         def on_stage(stage: str) -> None:
             status.update(f"{stage}…")
-            if not err.is_terminal:  # no spinner in a log or pipe: one line per stage instead
-                err.print(f"build stage: {stage}")
+            if not err().is_terminal:  # no spinner in a log or pipe: one line per stage instead
+                err().print(f"build stage: {stage}")
 
         result = run_build(out_dir, use_reasoner=not no_reason, on_stage=on_stage, engine=engine,
                            data_dir=data or TRIPLES_DIR)
     _fail_on_invalid(result.report)
     if result.reasoning and not result.reasoning.consistent:
         if result.engine == "fast":
-            err.print("[red]The graph is inconsistent (OWL 2 RL rules):[/red]")
+            err().print("[red]The graph is inconsistent (OWL 2 RL rules):[/red]")
             for line in result.reasoning.explanation:
-                err.print(f"  - {escape(line)}")
+                err().print(f"  - {escape(line)}")
         else:
-            err.print("[red]The graph is inconsistent (HermiT); run `mscev reason` for details.[/red]")
+            err().print("[red]The graph is inconsistent (HermiT); run `mscev reason` for details.[/red]")
         raise click.exceptions.Exit(1)
     if result.report.warnings:
-        out.print(f"[yellow]{len(result.report.warnings)} warning(s): see {out_dir / 'validation.txt'} "
+        out().print(f"[yellow]{len(result.report.warnings)} warning(s): see {out_dir / 'validation.txt'} "
                   "or run `mscev validate`.[/yellow]")
     if result.reasoning is None:
         why = "--no-reason" if no_reason else "Java not found"
-        out.print(f"[yellow]Reasoner not run ({why}).[/yellow]")
+        out().print(f"[yellow]Reasoner not run ({why}).[/yellow]")
     table = Table(title=f"mscev build → {out_dir} ({result.engine} engine)")
     table.add_column("count")
     table.add_column("value", justify="right")
@@ -116,7 +143,7 @@ def build(out_dir: Path, no_reason: bool, engine: str, data: Path | None) -> Non
         table.add_row(key, str(value))
     for stage, seconds in result.seconds.items():
         table.add_row(f"time: {stage} (s)", f"{seconds:.2f}")
-    out.print(table)
+    out().print(table)
 
 
 @app.command()
@@ -127,9 +154,11 @@ def build(out_dir: Path, no_reason: bool, engine: str, data: Path | None) -> Non
               "lists what validation must report.")
 def synth(findings: int, out_dir: Path, seed: int, broken: float) -> None:
     """Write a synthetic corpus shaped like the curated findings, for benchmarks (`mscev build --data DIR`)."""
+    from rich.table import Table
+
     from mscev.synth import synthesize
 
-    with err.status("writing the corpus…"):
+    with err().status("writing the corpus…"):
         result = synthesize(findings, out_dir, seed=seed, broken=broken)
     table = Table(title=f"mscev synth → {out_dir} (seed {seed})")
     table.add_column("count")
@@ -137,7 +166,7 @@ def synth(findings: int, out_dir: Path, seed: int, broken: float) -> None:
     for key, value in result.counts.items():
         table.add_row(key, f"{value:,}")
     table.add_row("broken findings", f"{len({focus for focus, _, _ in result.broken}):,}")
-    out.print(table)
+    out().print(table)
 
 
 @app.command()
@@ -155,9 +184,9 @@ def validate(extra: tuple[Path, ...], fmt: str, violations_only: bool) -> None:
     if violations_only:
         report.results = report.violations
     if fmt == "tsv":
-        out.file.write(report.as_text())
+        out().file.write(report.as_text())
     else:
-        _print_validation(report, out)
+        _print_validation(report, out())
     raise click.exceptions.Exit(0 if report.conforms else 1)
 
 
@@ -171,6 +200,8 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
     Without EXTRA files, and when a build exists, the inferred triples replace those of the build
     (build/inferred.ttl and the store's inferred graph). A curator's draft never changes the build.
     """
+    from rich.table import Table
+
     from mscev.build import update_inferred
     from mscev.load import load_graph
     from mscev.reason import reason as run_reason
@@ -179,9 +210,9 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
     result = run_reason(loaded.graph, profile)
     timings = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in result.seconds.items())
     if not result.consistent:
-        err.print(f"[red]Inconsistent[/red] ({timings}): the ontology and data contradict each other.")
+        err().print(f"[red]Inconsistent[/red] ({timings}): the ontology and data contradict each other.")
         for line in result.explanation or ["No single axiom was identified; check the last statements you added."]:
-            err.print(f"  - {escape(line)}")
+            err().print(f"  - {escape(line)}")
         raise click.exceptions.Exit(1)
     table = Table(title=f"Reasoning ({'HermiT, OWL 2 DL' if profile == 'dl' else 'OWL 2 RL closure'})")
     table.add_column("result")
@@ -192,12 +223,12 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
         table.add_row(f"inferred {kind}", str(count))
     for step, seconds in result.seconds.items():
         table.add_row(f"time: {step} (s)", f"{seconds:.2f}")
-    out.print(table)
+    out().print(table)
     for iri in result.unsatisfiable:
-        out.print(f"  unsatisfiable: {escape(iri)}")
+        out().print(f"  unsatisfiable: {escape(iri)}")
     if not extra and (build_dir / "store").is_dir():
         update_inferred(build_dir, result)
-        out.print(f"Inferred triples written to {build_dir / 'inferred.ttl'} and the store's inferred graph.")
+        out().print(f"Inferred triples written to {build_dir / 'inferred.ttl'} and the store's inferred graph.")
 
 
 @app.command()
@@ -219,6 +250,7 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
           asserted: bool, build_dir: Path, endpoint: str | None, graph: str | None, user: str | None,
           password: str | None) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
+
     from mscev import render
     from mscev.query import find_query, open_store, run_query, stale_sources, stored_queries
 
@@ -241,7 +273,7 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
     store = open_store(build_dir)
     changed = stale_sources(build_dir)
     if changed:
-        err.print(f"[yellow]note: {len(changed)} source file(s) changed since the last build (e.g. "
+        err().print(f"[yellow]note: {len(changed)} source file(s) changed since the last build (e.g. "
                   f"{escape(changed[0].name)}); run `mscev build` for current answers.[/yellow]")
     results = run_query(stored, values, store=store, inferred=not asserted)
     render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None)
@@ -268,6 +300,8 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, f
 @build_option("Build folder.")
 def stats(build_dir: Path) -> None:
     """Counts of what the built graph holds."""
+    from rich.table import Table
+
     summary = build_dir / "summary.json"
     if not summary.is_file():
         raise MscevError(f"no build in {build_dir}: run `mscev build` first")
@@ -277,7 +311,7 @@ def stats(build_dir: Path) -> None:
     table.add_column("value", justify="right")
     for key, value in data["counts"].items():
         table.add_row(key, str(value))
-    out.print(table)
+    out().print(table)
 
 
 @app.command()
@@ -300,7 +334,7 @@ def serve(host: str, port: int, build_dir: Path, workers: int, timeout: float, m
     from mscev.serve import Settings, serve as run_server
 
     settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory)
-    err.print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
+    err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 
 
@@ -317,14 +351,14 @@ def export(fmt: str, inferred: bool, out_file: Path | None, build_dir: Path) -> 
     from mscev.export import streams, write_streamed
 
     if not streams(fmt, build_dir):
-        render.write_text(run_export(fmt, build_dir, inferred=inferred).decode("utf-8"), out_file, out)
+        render.write_text(run_export(fmt, build_dir, inferred=inferred).decode("utf-8"), out_file)
     elif out_file is None:
         write_streamed(fmt, sys.stdout.buffer, build_dir, inferred=inferred)
     else:
         with atomic.writing(out_file) as handle:
             write_streamed(fmt, handle, build_dir, inferred=inferred)
     if out_file:
-        err.print(f"Wrote {out_file}.")
+        err().print(f"Wrote {out_file}.")
 
 
 @app.command()
@@ -332,16 +366,18 @@ def export(fmt: str, inferred: bool, out_file: Path | None, build_dir: Path) -> 
 @build_option("Build folder.")
 def release(out_dir: Path, build_dir: Path) -> None:
     """Write every export, the VoID/DCAT description, KGX tables, ontology pages and checksums to one folder."""
+    from rich.table import Table
+
     from mscev.release import write_release
 
-    with err.status("writing the release…"):
+    with err().status("writing the release…"):
         result = write_release(build_dir, out_dir)
     table = Table(title=f"mscev {result.version} (issued {result.issued}) → {out_dir}")
     table.add_column("file")
     table.add_column("bytes", justify="right")
     for name, size in result.files.items():
         table.add_row(name, f"{size:,}")
-    out.print(table)
+    out().print(table)
 
 
 @app.command()
@@ -359,12 +395,13 @@ def publish(endpoint: str, graph: str | None, user: str | None, password: str | 
     """Load a release (asserted and inferred triples) into a triple store server, replacing the graph it had there."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
+    from rich.table import Table
 
     from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("triples"),
                TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    with Progress(*columns, console=err(), transient=True) as progress:
         task = progress.add_task("publishing", total=None)
         result = run_publish(endpoint, release_dir, graph or PUBLISHED_GRAPH, user, password, chunk or CHUNK_TRIPLES,
                              on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total))
@@ -377,8 +414,8 @@ def publish(endpoint: str, graph: str | None, user: str | None, password: str | 
     table.add_row("bytes", f"{result.bytes:,}")
     table.add_row("time (s)", f"{result.seconds:.2f}")
     table.add_row("triples per second", f"{result.triples / max(result.seconds, 1e-9):,.0f}")
-    out.print(table)
-    out.print(f"Query it with `mscev query NAME --endpoint URL` (its SPARQL endpoint, e.g. http://HOST:8890/sparql"
+    out().print(table)
+    out().print(f"Query it with `mscev query NAME --endpoint URL` (its SPARQL endpoint, e.g. http://HOST:8890/sparql"
               f"{'' if result.graph == PUBLISHED_GRAPH else ' --graph ' + escape(result.graph)}).")
 
 
@@ -387,14 +424,15 @@ def publish(endpoint: str, graph: str | None, user: str | None, password: str | 
 @extra_files
 def check_quotes(source: Path, extra: tuple[Path, ...]) -> None:
     """Check that every mscev:evidenceQuote appears verbatim in SOURCE (white space folded)."""
+
     from mscev.load import load_graph
     from mscev.quotes import check_quotes as run_check, read_source
 
     text = read_source(source)
     checked, problems = run_check(load_graph(list(extra)), text)
     for problem in problems:
-        out.print(f"[red]not verbatim[/red]\t{escape(problem.file)}\t{escape(problem.statement)}\t{escape(repr(problem.quote[:120]))}")
-    out.print(f"{checked} quote(s) checked, {len(problems)} not found verbatim in {source}.")
+        out().print(f"[red]not verbatim[/red]\t{escape(problem.file)}\t{escape(problem.statement)}\t{escape(repr(problem.quote[:120]))}")
+    out().print(f"{checked} quote(s) checked, {len(problems)} not found verbatim in {source}.")
     raise click.exceptions.Exit(1 if problems else 0)
 
 
@@ -402,6 +440,8 @@ def check_quotes(source: Path, extra: tuple[Path, ...]) -> None:
 @click.option("--source", type=PATH, required=True, help="The review text whose citations are checked.")
 def coverage(source: Path) -> None:
     """Per review section: citations in the text, those the graph covers, and findings per source."""
+    from rich.table import Table
+
     from mscev.coverage import coverage as section_coverage, findings_per_source
     from mscev.load import load_graph
     from mscev.quotes import read_source
@@ -416,16 +456,16 @@ def coverage(source: Path) -> None:
         table.add_row(escape(section.heading), str(len(section.cited)), str(len(section.covered)),
                       ", ".join(map(str, section.excluded)) or "-",
                       f"[red]{', '.join(map(str, section.missing))}[/red]" if section.missing else "-")
-    out.print(table)
+    out().print(table)
     per_source = Table(title="Findings per MSC source")
     per_source.add_column("source")
     per_source.add_column("findings", justify="right")
     for name, count in findings_per_source(graph).items():
         per_source.add_row(escape(name), str(count))
-    out.print(per_source)
+    out().print(per_source)
     missing = sorted({n for section in sections for n in section.missing})
     if missing:
-        out.print(f"[red]{len(missing)} citation(s) covered by no statement and not excluded: "
+        out().print(f"[red]{len(missing)} citation(s) covered by no statement and not excluded: "
                   f"{', '.join(map(str, missing))}[/red] (see triples/README.md, 'Coverage exclusions').")
     raise click.exceptions.Exit(1 if missing else 0)
 
@@ -436,7 +476,7 @@ def update_imports() -> None:
     from mscev.imports import write_imports
 
     count = write_imports()
-    out.print(f"Wrote ontology/imports/external.ttl with {count} terms.")
+    out().print(f"Wrote ontology/imports/external.ttl with {count} terms.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -444,10 +484,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = app.main(args=argv, prog_name="mscev", standalone_mode=False)
     except MscevError as error:
-        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        err().print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return error.exit_code
     except (click.Abort, KeyboardInterrupt):
-        err.print("aborted")
+        err().print("aborted")
         return 2
     except click.ClickException as error:  # usage errors: unknown option, bad value
         error.show()

@@ -1,21 +1,27 @@
 """Output of query results: machine formats through pyoxigraph's own serialisers, a readable table with rich.
 
-In the table, IRIs are shown by their rdfs:label (the CURIE when a term has none); ``ids=True`` adds the
+rich is imported only when a table is drawn: importing it costs `mscev query -f csv` about 60 ms. In the table, IRIs are shown by their rdfs:label (the CURIE when a term has none); ``ids=True`` adds the
 CURIE after the label, for users who want identifiers.
 """
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from mscev import atomic
 from mscev.errors import MscevError
 from mscev.namespaces import curie
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+ConsoleMaker = Callable[[], "Console"]  # the console, made on first use (see mscev.cli)
 
 MACHINE_FORMATS = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}
 FORMATS = ("table", *MACHINE_FORMATS)
@@ -51,19 +57,22 @@ def show_term(term, label=None, ids: bool = False) -> str:
     return term.value
 
 
-def emit(results, fmt: str, out_file: Path | None, console: Console, label=None, ids: bool = False,
+def emit(results, fmt: str, out_file: Path | None, console: ConsoleMaker, label=None, ids: bool = False,
          title: str | None = None) -> None:
-    """Write results in ``fmt`` to ``out_file`` (atomically) or the console."""
+    """Write results in ``fmt`` to ``out_file`` (atomically) or standard output."""
     check_format(fmt)
     if isinstance(results, ox.QueryTriples):
-        write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file, console)
+        write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file)
         return
     if fmt in MACHINE_FORMATS:
-        write_text(results.serialize(format=MACHINE_FORMATS[fmt]).decode("utf-8"), out_file, console)
+        write_text(results.serialize(format=MACHINE_FORMATS[fmt]).decode("utf-8"), out_file)
         return
     if isinstance(results, ox.QueryBoolean):
-        write_text(str(bool(results)).lower() + "\n", out_file, console)
+        write_text(str(bool(results)).lower() + "\n", out_file)
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     variables = [v.value for v in results.variables]
     rows = [[show_term(solution[name], label, ids) for name in variables] for solution in results]
     table = Table(title=escape(title) if title else None, show_lines=False)
@@ -86,8 +95,11 @@ def check_format(fmt: str) -> None:
         raise MscevError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
-def catalogue(queries) -> Table:
+def catalogue(queries) -> "Table":
     """The stored queries as a table: name, question, parameters."""
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"{len(queries)} stored queries (queries/)")
     table.add_column("name", no_wrap=True, min_width=max((len(name) for name in queries), default=4))
     table.add_column("question", overflow="fold")
@@ -108,31 +120,33 @@ def catalogue_json(queries) -> str:
         for q in queries.values()], indent=2, ensure_ascii=False) + "\n"
 
 
-def write_catalogue(queries, fmt: str, out_file: Path | None, console: Console) -> None:
+def write_catalogue(queries, fmt: str, out_file: Path | None, console: ConsoleMaker) -> None:
     """`mscev query --list`: a table for people, JSON for programs (csv and tsv are refused)."""
     check_format(fmt)
     if fmt == "json":
-        write_text(catalogue_json(queries), out_file, console)
+        write_text(catalogue_json(queries), out_file)
     elif fmt == "table":
         _write_table(catalogue(queries), out_file, console)
     else:
         raise MscevError(f"--list --format {fmt}: the list is written as a table or as json")
 
 
-def _write_table(table: Table, out_file: Path | None, console: Console) -> None:
+def _write_table(table: "Table", out_file: Path | None, console: ConsoleMaker) -> None:
     if out_file is None:
-        console.print(table)
+        console().print(table)
         return
+    from rich.console import Console
+
     with open(os.devnull, "w") as sink:
         capture = Console(file=sink, record=True, width=200)
         capture.print(table)
-    write_text(capture.export_text(), out_file, console)
+    write_text(capture.export_text(), out_file)
 
 
-def write_text(text: str, out_file: Path | None, console: Console) -> None:
-    """``text`` to the console, or to ``out_file`` atomically (mscev.atomic)."""
+def write_text(text: str, out_file: Path | None) -> None:
+    """``text`` to standard output, or to ``out_file`` atomically (mscev.atomic)."""
     if out_file is None:
-        console.file.write(text)
-        console.file.flush()
+        sys.stdout.write(text)
+        sys.stdout.flush()
         return
     atomic.write_text(out_file, text)
