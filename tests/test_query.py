@@ -408,3 +408,14 @@ def test_query_path_imports_no_heavy_library(built):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_machine_formats_do_not_import_rich(built):
+    """rich is for tables; `mscev query -f csv|tsv|json` answers without importing it (about 60 ms)."""
+    code = ("import sys; from mscev.cli import main; "
+            f"codes = [main(['query', 'graph-summary', '-f', fmt, '--build', {str(built.out)!r}]) for fmt in ('csv', 'tsv', 'json')]; "
+            "print(codes, 'rich' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[0, 0, 0] False", done.stderr
+    assert done.stdout.startswith("findings,"), done.stdout[:200]
