@@ -5,7 +5,7 @@ of the server's processes (the server, its fork server and its query workers) as
 growth would show. It starts its own server on a free loopback port and stops it at the end; traffic goes to
 127.0.0.1 only, and the run is bounded by --requests (or --duration). --pages adds entity pages (findings,
 preparations, references; HTML and Turtle). A benchmark: never asserted in tests; benchmarks/soak.py runs it for
-minutes, and tests/test_hostile.py starts its server with start_server.
+minutes, and tests/test_hostile.py and tests/test_browser.py start their servers with running_server.
 
     .venv/bin/mscev build
     .venv/bin/python benchmarks/load_serve.py [--requests 3000 | --duration S] [--pages] [--clients 8] [--workers 2]
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import statistics
@@ -99,13 +100,27 @@ def rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
-def start_server(build_dir: Path, *options: str, quiet: bool = False) -> tuple[subprocess.Popen, str]:
-    """`mscev serve` (with these command-line ``options``) on a free loopback port, once it answers; its base URL."""
+@contextlib.contextmanager
+def running_server(build_dir: Path, *options: str, quiet: bool = False):
+    """`mscev serve` (with these command-line ``options``) on a free loopback port, once it answers: yields the
+    process and its base URL, and stops it on leaving."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("mscev")), "serve", "--build", str(build_dir), "--port", str(port),
                "--log-level", "warning", *options]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+    try:
+        base = _wait_until_it_answers(server, f"http://127.0.0.1:{port}", quiet)
+        yield server, base
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_until_it_answers(server: subprocess.Popen, base: str, quiet: bool) -> str:
     started = time.monotonic()
     while time.monotonic() - started < 60:
         if server.poll() is not None:
@@ -114,10 +129,9 @@ def start_server(build_dir: Path, *options: str, quiet: bool = False) -> tuple[s
             with urllib.request.urlopen(base + "/sparql?query=ASK%7B%7D", timeout=2):
                 if not quiet:
                     print(f"server ready in {time.monotonic() - started:.2f} s at {base}")
-                return server, base
+                return base
         except OSError:
             time.sleep(0.1)
-    server.kill()
     raise RuntimeError("mscev serve did not start within 60 s")
 
 
@@ -221,13 +235,9 @@ def run(options: argparse.Namespace) -> int:
     print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())} (other work on the machine "
           "slows the figures)")
     requests = targets(options.build if options.pages else None)
-    server, base = start_server(options.build, "--workers", str(options.workers))
-    try:
+    with running_server(options.build, "--workers", str(options.workers)) as (server, base):
         latencies, failures, memory, elapsed = asyncio.run(
             load(base, requests, options.clients, server.pid, options.requests, options.duration))
-    finally:
-        server.terminate()
-        server.wait(15)
     report(latencies, failures, memory, elapsed, options.clients, options.workers)
     return 1 if failures else 0
 

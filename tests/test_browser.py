@@ -2,16 +2,12 @@
 driven by Playwright, clicking through it. Every page must load without a console error or a failed request."""
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
+from mscev.paths import PROJECT_ROOT
 from mscev.query import open_store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -27,39 +23,14 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(built):
     """`mscev serve` on a free loopback port, started with the console script, stopped after the module."""
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("mscev")), "serve", "--build", str(built.out), "--port", str(port),
-               "--log-level", "warning"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/sparql?query=ASK%7B%7D", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"mscev serve did not start: {process.communicate()[0]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
+        from load_serve import running_server
+    with running_server(built.out, quiet=True) as (_, base):
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -394,17 +394,11 @@ def _send(port: int, method: str, path: str, headers: dict, body) -> tuple[int, 
 def real_server(built, monkeypatch):
     """`mscev serve` as users run it, on a free loopback port, with small limits (3 workers of 512 MiB, 3 s)."""
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
-    from load_serve import start_server
+    from load_serve import running_server
 
-    server, base = start_server(built.out, "--workers", "3", "--timeout", str(SERVER_TIMEOUT), "--max-rows", "1000",
-                                "--worker-memory", "512", quiet=True)
-    yield server, int(base.rsplit(":", 1)[1])
-    server.terminate()
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    with running_server(built.out, "--workers", "3", "--timeout", str(SERVER_TIMEOUT), "--max-rows", "1000",
+                        "--worker-memory", "512", quiet=True) as (server, base):
+        yield server, int(base.rsplit(":", 1)[1])
 
 
 @pytest.mark.slow
