@@ -202,7 +202,7 @@ def load_disk_store(path: str, files: list[str], parent: int) -> None:
     """The asserted graph of an on-disk store, straight from the Turtle files (run by _DiskStoreLoader, whose
     PID is ``parent``: the loader dies with a killed build instead of writing on unseen)."""
     _die_with(parent)
-    os.nice(10)  # off the critical path until the write stage: the main process's load, validation and reasoning go first
+    os.nice(10)  # not needed before the write stage: the main process's load, validation and reasoning go first
     store = ox.Store(path)
     for file in files:
         store.bulk_load(path=file, format=ox.RdfFormat.TURTLE, base_iri=Path(file).resolve().as_uri(),
