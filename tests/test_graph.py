@@ -1,5 +1,8 @@
 """The curated graph itself: it conforms, its quotes are verbatim, its identifiers are declared and stable."""
 
+import hashlib
+import re
+
 from rdflib import BNode, URIRef
 
 from mscev.imports import imports_graph, read_terms
@@ -8,10 +11,19 @@ from mscev.paths import EXTERNAL_FILE, TRIPLES_DIR
 from mscev.quotes import check_quotes
 from mscev.validate import undeclared_external_terms, validate
 
+from conftest import REVIEW_TEXT
+
 
 def test_curated_graph_conforms(loaded_graph):
     report = validate(loaded_graph)
     assert report.conforms, report.as_text()
+
+
+def test_the_review_is_the_text_the_quotes_were_copied_from():
+    recorded = re.search(r"SHA-256 of the file[^`]*`[^`]*`[^`]*`([0-9a-f]{64})`",
+                         (REVIEW_TEXT.parent / "README.md").read_text(encoding="utf-8"))
+    assert recorded, "source/README.md records the review's SHA-256"
+    assert hashlib.sha256(REVIEW_TEXT.read_bytes()).hexdigest() == recorded.group(1)
 
 
 def test_every_quote_is_verbatim_in_the_review(loaded_graph, review_text):
