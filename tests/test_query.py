@@ -198,6 +198,29 @@ def test_answer_matches_expected(run, store, update_expected):
                 f"{path.name} (if the graph changed on purpose, run pytest --update-expected)")
 
 
+@pytest.mark.parametrize("run", sorted(RUNS))
+def test_no_column_is_empty_in_every_row(run, store):
+    """A column that no row fills is a query reading a property the graph does not use (ev-subtypes' markers was);
+    a column that may legitimately stay empty is declared in the query's '#+ may-be-empty:' header."""
+    name, params = RUNS[run]
+    query = QUERIES[name]
+    results = run_query(query, params, store=store)
+    if not isinstance(results, ox.QuerySolutions):
+        return  # ASK
+    variables, rows = oxigraph_rows(results)
+    empty = [v for i, v in enumerate(variables) if rows and all(row[i] is None for row in rows)]
+    assert not set(empty) - set(query.may_be_empty), (
+        f"{query.path}: column(s) {sorted(set(empty) - set(query.may_be_empty))} empty in all {len(rows)} rows of {run}; "
+        "fix the query, or declare them with '#+ may-be-empty: NAME — why'")
+
+
+def test_may_be_empty_header_names_projected_columns():
+    for query in QUERIES.values():
+        projection = query.text[query.text.index("SELECT"):query.text.index("WHERE")]
+        for column in query.may_be_empty:
+            assert f"?{column}" in projection, f"{query.path}: '#+ may-be-empty: {column}' names no projected column"
+
+
 def test_every_query_and_case_has_an_expected_answer_and_no_orphans():
     """After the answers above (so that --update-expected has written them); stale files must be deleted by hand."""
     assert all(case["query"] in QUERIES for case in CASES.values()), "tests/fixtures/query-params.json names an unknown query"

@@ -31,7 +31,7 @@ from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_files
 PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
-HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*)$")
+HEADER = re.compile(r"^#\+\s*([\w-]+)\s*:\s*(.*)$")
 PARAM = re.compile(r'^(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
                    r"\s*(?:(?:—|--?)\s*(?P<description>.*))?$")
 INTEGER = re.compile(r"[+-]?\d+", re.ASCII)  # ASCII: other scripts' digits are no xsd:integer
@@ -75,10 +75,11 @@ class StoredQuery:
     tags: tuple[str, ...]
     parameters: tuple[Parameter, ...]
     text: str
+    may_be_empty: tuple[str, ...] = ()
 
 
 def read_query(path: Path) -> StoredQuery:
-    """Parse a .rq file and its '#+' header lines (summary, tags, param)."""
+    """Parse a .rq file and its '#+' header lines (summary, tags, param, may-be-empty)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -86,7 +87,7 @@ def read_query(path: Path) -> StoredQuery:
         raise MscevError(f"{path}: cannot read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise MscevError(f"{path}: not UTF-8 text") from None
-    summary, tags, parameters = "", (), []
+    summary, tags, parameters, may_be_empty = "", (), [], ()
     for line_no, line in enumerate(text.splitlines(), start=1):
         match = HEADER.match(line.strip())
         if not match:
@@ -96,6 +97,8 @@ def read_query(path: Path) -> StoredQuery:
             summary = value
         elif key == "tags":
             tags = tuple(t.strip() for t in value.split(",") if t.strip())
+        elif key == "may-be-empty":
+            may_be_empty = tuple(v.strip().lstrip("?") for v in value.split("—")[0].split(",") if v.strip())
         elif key == "param":
             param = PARAM.match(value)
             if not param or param["type"] not in PARAM_TYPES:
@@ -103,7 +106,7 @@ def read_query(path: Path) -> StoredQuery:
                                  f"description' with TYPE one of {', '.join(PARAM_TYPES)}")
             default = param["quoted"] if param["quoted"] is not None else param["default"]
             parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip()))
-    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text)
+    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty)
 
 
 def stored_queries(folder: Path = QUERIES_DIR) -> dict[str, StoredQuery]:
