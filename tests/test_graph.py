@@ -64,3 +64,42 @@ def test_every_term_has_a_label_and_definition(loaded_graph):
                 if graph.value(term, RDFS.label) is None or graph.value(term, SKOS.definition) is None:
                     missing.append(str(term))
     assert missing == []
+
+
+def test_every_reference_carries_the_fields_its_entry_prints(loaded_graph, review_text):
+    graph = loaded_graph.graph
+    """Structured fields are split from the printed entry: each one must be found in that entry, and together
+    they account for authors, title, journal, year and the volume/pages part wherever the entry has them."""
+    from rdflib import Namespace, RDF
+    from rdflib.namespace import DCTERMS
+
+    mscev, bibo = Namespace("https://w3id.org/mscev/"), Namespace("http://purl.org/ontology/bibo/")
+    references = list(graph.subjects(RDF.type, mscev.CitedStudy))
+    assert len(references) == 115
+    for ref in references:
+        entry = str(graph.value(ref, DCTERMS.bibliographicCitation))
+        assert entry in review_text, f"{ref}: the entry is not verbatim in the review's reference list"
+        for field in (DCTERMS.title, mscev.journal, mscev.year):
+            value = graph.value(ref, field)
+            assert value is not None and str(value) in entry, f"{ref}: {field} missing or not from its entry"
+        creators = [str(c) for c in graph.objects(ref, DCTERMS.creator)]
+        assert creators and all(c in entry for c in creators), f"{ref}: dcterms:creator not from its entry"
+        for field in (bibo.volume, bibo.issue, bibo.pages, bibo.pageStart):
+            value = graph.value(ref, field)
+            assert value is None or str(value) in entry, f"{ref}: {field} {value} is not in its entry"
+        printed_doi = re.search(r"https://doi\.org/(\S+?)\.?$", entry)
+        doi = graph.value(ref, mscev.doi)
+        assert (str(doi) if doi else None) == (printed_doi.group(1) if printed_doi else None), (
+            f"{ref}: a DOI only where the entry prints one")
+        if not printed_doi:
+            assert graph.value(ref, bibo.pages) is not None, f"{ref}: the entry's pages are not split out"
+
+
+def test_abbreviated_last_pages_are_written_out(loaded_graph):
+    graph = loaded_graph.graph
+    from rdflib import Namespace, URIRef
+
+    bibo = Namespace("http://purl.org/ontology/bibo/")
+    ref = lambda n: URIRef(f"https://w3id.org/mscev/data/ref/{n}")  # noqa: E731
+    assert (str(graph.value(ref(1), bibo.pageStart)), str(graph.value(ref(1), bibo.pageEnd))) == ("214", "222")
+    assert str(graph.value(ref(1), bibo.volume)) == "4" and str(graph.value(ref(1), bibo.issue)) == "3"

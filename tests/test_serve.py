@@ -424,6 +424,18 @@ def test_project_iris_give_browsers_a_page(client, store):
     assert "Vonk" in response.text  # the cited study, ref 26
 
 
+def test_reference_pages_give_the_entry_and_where_to_read_the_paper(client):
+    page = client.get("/data/ref/1", headers={"Accept": "text/html"}).text
+    assert "Reference [1] of the review" in page and "Stem Cell Res" in page and "4(3):214–22" in page
+    # no DOI in the review's list for ref 1: a title search at PubMed and Europe PMC instead
+    assert "https://pubmed.ncbi.nlm.nih.gov/?term=%22Exosome+secreted+by+MSC+reduces" in page
+    assert "https://europepmc.org/search?query=TITLE%3A%22Exosome+secreted+by+MSC" in page
+    page = client.get("/data/ref/5", headers={"Accept": "text/html"}).text
+    assert 'href="https://doi.org/10.1155/2018/8973613"' in page and "pubmed.ncbi" not in page
+    finding = client.get("/data/finding/ref26-cartilage-regeneration", headers={"Accept": "text/html"}).text
+    assert "search PubMed" in finding  # the evidence card links the cited study too
+
+
 @pytest.mark.parametrize("name", list(GRAPH_TYPES))
 def test_the_ontology_iri_serves_the_ontology(client, name):
     from mscev.paths import ONTOLOGY_FILE

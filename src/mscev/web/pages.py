@@ -28,7 +28,7 @@ RDF_TYPE, RDFS_LABEL = ox.NamedNode(RDF + "type"), ox.NamedNode(RDFS + "label")
 DEFINITIONS = (ox.NamedNode("http://www.w3.org/2004/02/skos/core#definition"),
                ox.NamedNode("http://purl.obolibrary.org/obo/IAO_0000115"))
 EVIDENCE_QUOTE, CITED_STUDY = ox.NamedNode(MSCEV + "evidenceQuote"), ox.NamedNode(MSCEV + "citedStudy")
-CITATION, DOI = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation"), ox.NamedNode(MSCEV + "doi")
+CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
 TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
 CONDITION, PRODUCED_BY = ox.NamedNode(MSCEV + "condition"), ox.NamedNode(MSCEV + "producedBy")
 CELL_POPULATION = ox.NamedNode(MSCEV + "CellPopulation")
@@ -37,6 +37,10 @@ ONTOLOGY_TERM_TYPES = {OWL + "Class": "Classes", OWL + "ObjectProperty": "Object
                        OWL + "NamedIndividual": "Named individuals (value sets)"}
 NUMERIC_TYPES = {XSD + name for name in ("integer", "decimal", "double", "float", "int", "long", "nonNegativeInteger")}
 INCOMING_SHOWN = 40
+BIBO = "http://purl.org/ontology/bibo/"
+REFERENCE_FIELDS = {"doi": MSCEV + "doi", "title": TITLE.value, "authors": MSCEV + "authors",
+                    "journal": MSCEV + "journal", "year": MSCEV + "year", "volume": BIBO + "volume",
+                    "issue": BIBO + "issue", "pages": BIBO + "pages"}
 SEARCH_RESULTS = 50
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -61,6 +65,17 @@ def href(iri: str) -> str:
     if iri.startswith(MSCEV):
         return "/" + iri[len(MSCEV):]
     return "/resource?" + urlencode({"iri": iri}, quote_via=quote)
+
+
+def literature_links(doi: str | None, title: str | None) -> list[tuple[str, str]]:
+    """Where to read a cited paper: its DOI where the reference list prints one, else a title search at
+    PubMed and Europe PMC (no other identifier could be verified for the review's references)."""
+    if doi:
+        return [(f"doi:{doi}", "https://doi.org/" + quote(doi, safe="/"))]
+    if not title:
+        return []
+    return [("search PubMed", "https://pubmed.ncbi.nlm.nih.gov/?" + urlencode({"term": f'"{title}"[Title]'})),
+            ("search Europe PMC", "https://europepmc.org/search?" + urlencode({"query": f'TITLE:"{title}"'}))]
 
 
 def is_project_iri(iri: str) -> bool:
@@ -101,6 +116,7 @@ class Entity:
     incoming: list[Fact] = field(default_factory=list)
     ontology_terms: dict[str, list[Term]] = field(default_factory=dict)
     network: bool = False  # a source or a condition: the network view applies
+    reference: dict | None = None  # a cited study: its reference-list entry and where to find the paper
 
     @property
     def is_finding(self) -> bool:
@@ -170,14 +186,17 @@ class Pages:
         return Entity(subject, types, definition, facts, quotes,
                       sorted(cited, key=lambda c: c["number"] or 0), self._incoming(node),
                       self._ontology_terms(node) if any(t.iri == OWL + "Ontology" for t in types) else {},
-                      self._has_network(node))
+                      self._has_network(node),
+                      self._citation(node) if any(t.iri == MSCEV + "CitedStudy" for t in types) else None)
 
     def _citation(self, ref: ox.NamedNode) -> dict:
         values = {q.predicate: q.object for q in self.store.quads_for_pattern(ref, None, None)}
         number = values.get(ox.NamedNode(MSCEV + "referenceNumber"))
-        doi = values.get(DOI)
+        text = {name: values[ox.NamedNode(iri)].value for name, iri in REFERENCE_FIELDS.items()
+                if ox.NamedNode(iri) in values}
         return {"term": self.term(ref), "citation": values[CITATION].value if CITATION in values else None,
-                "doi": doi.value if doi is not None else None, "number": int(number.value) if number else None}
+                "number": int(number.value) if number else None, **text,
+                "links": literature_links(text.get("doi"), text.get("title"))}
 
     def _incoming(self, node: ox.NamedNode) -> list[Fact]:
         by_predicate: dict[ox.NamedNode, list] = {}
