@@ -1,5 +1,9 @@
-"""Shared fixtures: project paths, the review text, and one build of the real graph per test session."""
+"""Shared fixtures: project paths, the review text, and one build of the real graph per test session; and the
+programs some test groups need, checked once: a missing one skips its group loudly (at the start and in the
+closing summary, with the command that installs it), or fails the run under CI or with --strict-prerequisites."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,9 +14,64 @@ REVIEW_TEXT = PROJECT_ROOT / "source" / "cai-2020-cell-biosci.txt"  # the review
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+# marker → (program, what needs it); `make test-deps` (tools/install-test-deps) installs every one of them
+PREREQUISITES = {
+    "reasoner": ("java", "HermiT reasoning tests"),
+    "rapper": ("rapper", "export tests that parse every release file with Raptor"),
+    "browser": ("chromium", "browser tests of the web interface"),
+    "virtuoso": ("virtuoso-t", "triple store server tests"),
+}
+INSTALL_COMMAND = "make test-deps"
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-expected", action="store_true",
                      help="rewrite tests/expected/queries/ from the current graph instead of comparing with it")
+    parser.addoption("--strict-prerequisites", action="store_true",
+                     help="fail the run when a program a test group needs is missing (the default under CI=true)")
+
+
+def missing_prerequisites() -> dict[str, tuple[str, str]]:
+    return {marker: need for marker, need in PREREQUISITES.items() if shutil.which(need[0]) is None}
+
+
+def strict_prerequisites(config) -> bool:
+    return config.getoption("--strict-prerequisites") or os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def pytest_configure(config):
+    config.mscev_skipped_groups = {}
+    missing = missing_prerequisites()
+    if missing and strict_prerequisites(config):
+        names = ", ".join(program for program, _ in missing.values())
+        raise pytest.UsageError(f"missing test prerequisites: {names}. Install them with `{INSTALL_COMMAND}` "
+                                "(a strict run, CI=true or --strict-prerequisites, does not skip their tests)")
+
+
+def pytest_report_header(config):
+    missing = missing_prerequisites()
+    if not missing:
+        return "test prerequisites: all present (" + ", ".join(p for p, _ in PREREQUISITES.values()) + ")"
+    return [f"SKIPPING {what} (marker '{marker}'): {program} is missing" for marker, (program, what) in missing.items()] + [
+        f"install what they need with: {INSTALL_COMMAND}"]
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = missing_prerequisites()
+    for item in items:
+        for marker, (program, _) in missing.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=f"{program} is missing: install it with `{INSTALL_COMMAND}`"))
+                config.mscev_skipped_groups[marker] = config.mscev_skipped_groups.get(marker, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.mscev_skipped_groups:
+        terminalreporter.section("skipped test groups", yellow=True)
+        for marker, count in config.mscev_skipped_groups.items():
+            program, what = PREREQUISITES[marker]
+            terminalreporter.line(f"{count} {what} skipped: {program} is missing")
+        terminalreporter.line(f"install what they need with: {INSTALL_COMMAND}")
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,6 @@ def test_rl_rules_equal_reasonable_on_the_curated_graph(loaded_graph):
 
 
 @pytest.mark.reasoner
-@pytest.mark.skipif(not java_available(), reason="Java is not installed (CI installs it)")
 def test_rl_rules_equal_hermit_on_the_curated_graph(built):
     _, triples = fast_closure(source_files())
     assert abox(triples) == abox(built.reasoning.inferred)

@@ -201,6 +201,7 @@ def test_only_fast_builds_stream(built, fast_build):
 
 
 @pytest.mark.parametrize("name", [n for n, (_, syntax) in {**RDF_FILES, **QUAD_FILES}.items() if syntax])
+@pytest.mark.rapper
 def test_rapper_accepts_every_file_with_our_triple_count(release, name):
     rdflib_format, syntax = {**RDF_FILES, **QUAD_FILES}[name]
     if name in QUAD_FILES:

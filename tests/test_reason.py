@@ -7,11 +7,10 @@ from mscev.cli import main
 from mscev.load import load_graph
 from mscev.namespaces import MSCEV
 from mscev.query import rows, run_query
-from mscev.reason import java_available, reason
+from mscev.reason import reason
 
 from conftest import FIXTURES
 
-needs_java = pytest.mark.skipif(not java_available(), reason="Java is not installed (CI installs it)")
 REASONING = FIXTURES / "reasoning"
 CONTRADICTIONS = {
     "exosome-and-microvesicle.ttl": ["prep:fx-both", "GO:0070062", "GO:1990742", "AllDisjointClasses"],
@@ -25,14 +24,12 @@ def with_fixture(name: str, profile: str = "dl"):
 
 
 @pytest.mark.reasoner
-@needs_java
 def test_curated_graph_is_consistent(built):
     assert built.reasoning is not None and built.reasoning.consistent
     assert built.reasoning.unsatisfiable == []
 
 
 @pytest.mark.reasoner
-@needs_java
 def test_cell_described_by_tissue_is_classified_under_its_source():
     result = with_fixture("wharton-cell.ttl")
     cell = URIRef("https://w3id.org/mscev/data/cell/fx-unlabelled-wj")
@@ -43,7 +40,6 @@ def test_cell_described_by_tissue_is_classified_under_its_source():
 
 
 @pytest.mark.reasoner
-@needs_java
 @pytest.mark.parametrize("name", sorted(CONTRADICTIONS))
 def test_contradictions_are_inconsistent_with_an_explanation(name):
     result = with_fixture(name)
@@ -61,7 +57,6 @@ def test_rl_profile_catches_the_same_contradictions(name):
 
 
 @pytest.mark.reasoner
-@needs_java
 def test_property_chain_derives_candidate_mechanisms(built):
     derived = list(built.reasoning.inferred.triples((None, MSCEV.potentiallyModulates, None)))
     assert derived, "carries o targets o actsInPathway should derive mscev:potentiallyModulates"
@@ -70,7 +65,6 @@ def test_property_chain_derives_candidate_mechanisms(built):
 
 
 @pytest.mark.reasoner
-@needs_java
 def test_stored_query_is_richer_with_reasoning(built):
     from mscev.query import open_store
 
@@ -81,7 +75,6 @@ def test_stored_query_is_richer_with_reasoning(built):
 
 
 @pytest.mark.reasoner
-@needs_java
 def test_rl_closure_agrees_with_hermit_on_individuals(built):
     """OWL 2 RL covers the class memberships and property values HermiT derives here."""
     rl = reason(built.loaded.graph, "rl")
@@ -102,7 +95,6 @@ def test_unknown_profile_exits_2(capsys):
 
 
 @pytest.mark.reasoner
-@needs_java
 def test_reason_command_reports_and_explains(capsys):
     assert main(["reason", str(REASONING / "exosome-500nm.ttl")]) == 1
     assert "prep:fx-big-exosome" in capsys.readouterr().err

@@ -370,8 +370,6 @@ class Virtuoso:
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory):
     """Started first, so that it comes online while the release is written."""
-    if VIRTUOSO is None:
-        pytest.skip("virtuoso-t is not installed (Debian: apt-get install virtuoso-opensource-7-bin; .ci/run does)")
     server = Virtuoso(tmp_path_factory.mktemp("virtuoso"))
     yield server
     server.stop()
