@@ -442,3 +442,32 @@ def test_machine_formats_do_not_import_rich(built):
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "[0, 0, 0] False", done.stderr
     assert done.stdout.startswith("findings,"), done.stdout[:200]
+
+
+# ---------------------------------------------------------------- staleness by content
+
+def test_staleness_is_judged_by_content_not_by_time(tmp_path, capsys):
+    import os
+    import shutil
+
+    from mscev.build import build
+    from mscev.paths import TRIPLES_DIR
+    from mscev.query import stale_sources
+
+    data = tmp_path / "triples"
+    shutil.copytree(TRIPLES_DIR, data, ignore=shutil.ignore_patterns("*.md"))
+    out = tmp_path / "build"
+    assert build(out, use_reasoner=False, data_dir=data).ok
+    later = os.stat(out / "summary.json").st_mtime + 5
+    os.utime(data / "es.ttl", (later, later))  # rewritten with the same bytes (a checkout, update-imports)
+    assert stale_sources(out) == []
+    assert main(["query", "graph-summary", "--build", str(out), "-f", "tsv"]) == 0
+    assert "changed since the last build" not in capsys.readouterr().err
+    with open(data / "es.ttl", "a", encoding="utf-8") as handle:
+        handle.write("\n# a curator's edit\n")
+    os.utime(data / "es.ttl", (later, later))
+    (data / "new.ttl").write_text("", encoding="utf-8")
+    (data / "trials.ttl").unlink()
+    assert sorted(p.name for p in stale_sources(out)) == ["es.ttl", "new.ttl", "trials.ttl"]
+    assert main(["query", "graph-summary", "--build", str(out), "-f", "tsv"]) == 0
+    assert "3 source file(s) changed since the last build" in capsys.readouterr().err

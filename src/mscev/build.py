@@ -31,7 +31,7 @@ from mscev.atomic import locked, replacing_folder, swap_in, write_text
 from mscev.errors import MscevError
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store
 from mscev.namespaces import bind_prefixes, prefix_map
-from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
+from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_digests, source_files
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query
 from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, reason, reason_store
 from mscev.validate import ValidationReport, validate, validate_store
@@ -52,6 +52,8 @@ class BuildResult:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     engine: str = "reference"
+    sources: dict[str, str] = field(default_factory=dict)  # each input file's SHA-256, for staleness by content
+    data_dir: Path = TRIPLES_DIR
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,7 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
     out = Path(out)
     files = [*source_files(data_dir), *map(Path, extra)]
     fast = choose_engine(engine, files) == "fast"
+    sources = source_digests(files)
     seconds: dict[str, float] = {}
 
     def timed(stage: str, action):
@@ -86,7 +89,8 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
             else:
                 loaded = timed("load", lambda: load_graph(files=files))
                 report = timed("validate", lambda: validate(loaded))
-            result = BuildResult(out, loaded, report, None, seconds=seconds, engine="fast" if fast else "reference")
+            result = BuildResult(out, loaded, report, None, seconds=seconds, engine="fast" if fast else "reference",
+                                 sources=sources, data_dir=Path(data_dir))
             if not report.conforms:
                 return result
             if use_reasoner and (fast or java_available()):
@@ -121,7 +125,8 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
         (staging / "validation.txt").write_text(result.report.as_text(), encoding="utf-8")
         summary = {"counts": result.counts, "seconds": result.seconds, "engine": result.engine,
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
-                   "inferred": result.reasoning.counts() if result.reasoning else {}}
+                   "inferred": result.reasoning.counts() if result.reasoning else {},
+                   "data_dir": str(result.data_dir.resolve()), "sources": result.sources}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         swap_in(staging, result.out)
     except OSError as error:

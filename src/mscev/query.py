@@ -17,7 +17,7 @@ This module is on the path of `mscev query`, which should answer in a few hundre
 neither rdflib nor curies (see mscev.namespaces).
 """
 
-import os
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.namespaces import curie, expand, prefix_map
-from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_files
+from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_digests, source_files
 
 PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -155,12 +155,23 @@ def open_store(build_dir: Path = DEFAULT_BUILD_DIR) -> ox.Store:
 
 
 def stale_sources(build_dir: Path = DEFAULT_BUILD_DIR) -> list[Path]:
-    """Source files changed since the build in ``build_dir`` was written (its answers may be out of date)."""
+    """Source files whose content differs from what the build in ``build_dir`` read, and files added or removed
+    since (its answers may be out of date). Only files touched after the build are hashed, so a query stays fast."""
+    summary_file = Path(build_dir) / "summary.json"
     try:
-        built_at = os.stat(Path(build_dir) / "summary.json").st_mtime
-    except OSError:
-        return []
-    return [path for path in source_files() if path.stat().st_mtime > built_at]
+        built_at = summary_file.stat().st_mtime
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        recorded, data_dir = summary["sources"], Path(summary["data_dir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # no build, or one from before content hashes: nothing to compare with
+    current = {str(path.resolve()): path for path in source_files(data_dir)}
+    changed = [Path(name) for name in recorded if name not in current and not Path(name).is_file()]
+    for name, path in current.items():
+        if name not in recorded:
+            changed.append(path)
+        elif path.stat().st_mtime > built_at and source_digests([path])[name] != recorded[name]:
+            changed.append(path)
+    return changed
 
 
 def bind_parameters(query: StoredQuery, values: dict[str, str], store: ox.Store) -> dict[ox.Variable, object]:
