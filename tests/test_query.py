@@ -10,6 +10,7 @@ and review the diff (git diff tests/expected/queries/) before committing it.
 """
 
 import csv
+import io
 import json
 import re
 import subprocess
@@ -381,9 +382,16 @@ def test_command_formats_and_output_file(built, tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["head"]["vars"][0] == "condition" and data["results"]["bindings"]
     trials = len(rows_of("clinical-trials", open_store(built.out)))
-    out = tmp_path / "answer.tsv"
-    assert main(["query", "clinical-trials", "-f", "tsv", "--out", str(out), *build]) == 0
-    assert len(list(ox.parse_query_results(path=str(out), format=ox.QueryResultsFormat.TSV))) == trials
+    for fmt, parsed_as in [("srtsv", ox.QueryResultsFormat.TSV), ("srx", ox.QueryResultsFormat.XML),
+                           ("srj", ox.QueryResultsFormat.JSON)]:
+        out = tmp_path / f"answer.{fmt}"
+        assert main(["query", "clinical-trials", "-f", fmt, "--out", str(out), *build]) == 0
+        assert len(list(ox.parse_query_results(path=str(out), format=parsed_as))) == trials
+    out = tmp_path / "answer.srcsv"  # SPARQL CSV: full IRIs, no labels (pyoxigraph does not read it back)
+    assert main(["query", "clinical-trials", "-f", "srcsv", "--out", str(out), *build]) == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == trials and rows[0]["trial"].startswith("https://w3id.org/mscev/data/trial/")
     out = tmp_path / "answer.csv"
     assert main(["query", "clinical-trials", "-f", "csv", "--out", str(out), *build]) == 0
     with out.open(encoding="utf-8", newline="") as handle:
@@ -394,6 +402,39 @@ def test_command_formats_and_output_file(built, tmp_path, capsys):
     assert "osteoarthritis" in text and "bone marrow MSC" in text and "http" not in text
     assert main(["query", "sources-by-condition", "-p", "condition=osteoarthritis", "--ids", "--out", str(table), *build]) == 0
     assert "MONDO:0005178" in table.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt, delimiter", [("csv", ","), ("tsv", "\t")])
+def test_plain_formats_give_curies_with_a_label_column_beside_each(built, capsys, fmt, delimiter):
+    assert main(["query", "sources-by-condition", "-p", "condition=osteoarthritis", "-f", fmt,
+                 "--build", str(built.out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out), delimiter=delimiter))
+    assert rows and rows[0]["condition"] == "MONDO:0005178" and rows[0]["conditionLabel"] == "osteoarthritis"
+    assert {"bone marrow MSC"} <= {row["sourceLabel"] for row in rows}
+    assert not any(value.startswith(("<", "?", '"')) for row in rows for value in row.values())
+    # a query that already projects conditionLabel gets no second one
+    assert main(["query", "conditions-by-source", "-f", fmt, "--build", str(built.out)]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(delimiter)
+    assert header.count("conditionLabel") == 1 and "sourceLabel" in header
+
+
+def test_table_drops_a_label_column_it_already_shows(built, capsys):
+    assert main(["query", "conditions-by-source", "--build", str(built.out)]) == 0
+    assert "conditionLabel" not in capsys.readouterr().out
+
+
+def test_list_is_one_line_per_query_and_long_adds_parameters(capsys):
+    assert main(["query", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(QUERIES) and all(line.split()[0] in QUERIES for line in lines)
+    assert main(["query", "--list", "--long"]) == 0
+    assert "parameters" in capsys.readouterr().out
+
+
+def test_format_help_names_every_format(capsys):
+    assert main(["query", "graph-summary", "-f", "xlsx"]) == 2
+    message = capsys.readouterr().err
+    assert all(name in message for name in ("table", "csv", "tsv", "srj", "srx", "srcsv", "srtsv"))
 
 
 def test_command_runs_an_ad_hoc_file_with_a_boolean(built, tmp_path, capsys):
@@ -409,7 +450,8 @@ def test_command_runs_an_ad_hoc_file_with_a_boolean(built, tmp_path, capsys):
     (["reference", "-p", "number=twenty-six"], "not an integer"),
     (["reference", "-p", "number"], "write it as key=value"),
     (["evidence", "-p", "colour=red"], "has no parameter colour"),
-    (["graph-summary", "-f", "xml"], "choose one of table, csv, tsv, json"),
+    (["graph-summary", "-f", "xml"], "srj (JSON; also json), srx (XML), srcsv, srtsv"),
+    (["reference", "-p", "number=999"], "the graph has no mscev:referenceNumber 999; its values run from 1 to 115 (115 in all)"),
     (["no-such-query.rq"], "no such query file"),
 ])
 def test_command_usage_errors_exit_2(args, message, built, capsys):

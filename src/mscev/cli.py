@@ -235,9 +235,12 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
 @click.argument("name", required=False)
 @click.option("--param", "-p", multiple=True, help="key=value (repeatable); an iri parameter takes a full IRI, a CURIE "
               "or a label.")
-@click.option("--format", "-f", "fmt", default="table", help="table, csv, tsv or json (SPARQL 1.1 results JSON).")
+@click.option("--format", "-f", "fmt", default="table", help="table (for people), csv or tsv (plain values: CURIEs "
+              "with a label column beside each), or a SPARQL 1.1 results format: srj (JSON; also json), srx (XML), "
+              "srcsv, srtsv.")
 @click.option("--out", "out_file", type=PATH, help="Write results to this file.")
-@click.option("--list", "list_queries", is_flag=True, help="List the stored queries (as a table or json).")
+@click.option("--list", "list_queries", is_flag=True, help="List the stored queries, one line each (json with -f json).")
+@click.option("--long", "long_list", is_flag=True, help="With --list: a table with each query's parameters.")
 @click.option("--ids", is_flag=True, help="In the table, show the CURIE after each label.")
 @click.option("--asserted-only", "asserted", is_flag=True, help="Ignore the reasoner's inferences.")
 @build_option()
@@ -246,7 +249,8 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
 @graph_option
 @user_option
 @password_option
-def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | None, list_queries: bool, ids: bool,
+def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | None, list_queries: bool,
+          long_list: bool, ids: bool,
           asserted: bool, build_dir: Path, endpoint: str | None, graph: str | None, user: str | None,
           password: str | None) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
@@ -255,7 +259,7 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
     from mscev.query import find_query, open_store, run_query, stale_sources, stored_queries
 
     if list_queries:
-        render.write_catalogue(stored_queries(), fmt, out_file, out)
+        render.write_catalogue(stored_queries(), fmt, out_file, out, long=long_list)
         return
     if not name:
         raise MscevError("name a stored query (see `mscev query --list`) or a .rq file")

@@ -19,7 +19,7 @@ neither rdflib nor curies (see mscev.namespaces).
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -76,6 +76,7 @@ class StoredQuery:
     parameters: tuple[Parameter, ...]
     text: str
     may_be_empty: tuple[str, ...] = ()
+    values_from: dict[str, str] = field(default_factory=dict)  # parameter → the property whose values it takes
 
 
 def read_query(path: Path) -> StoredQuery:
@@ -87,7 +88,7 @@ def read_query(path: Path) -> StoredQuery:
         raise MscevError(f"{path}: cannot read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise MscevError(f"{path}: not UTF-8 text") from None
-    summary, tags, parameters, may_be_empty = "", (), [], ()
+    summary, tags, parameters, may_be_empty, values_from = "", (), [], (), {}
     for line_no, line in enumerate(text.splitlines(), start=1):
         match = HEADER.match(line.strip())
         if not match:
@@ -97,6 +98,12 @@ def read_query(path: Path) -> StoredQuery:
             summary = value
         elif key == "tags":
             tags = tuple(t.strip() for t in value.split(",") if t.strip())
+        elif key == "values-from":
+            name, _, prop = value.partition(" ")
+            if not expand(prop.strip()):
+                raise MscevError(f"{path}:{line_no}: a values-from line reads '#+ values-from: PARAMETER CURIE' "
+                                 "(the property whose values the parameter takes)")
+            values_from[name.strip()] = expand(prop.strip())
         elif key == "may-be-empty":
             may_be_empty = tuple(v.strip().lstrip("?") for v in value.split("—")[0].split(",") if v.strip())
         elif key == "param":
@@ -106,7 +113,7 @@ def read_query(path: Path) -> StoredQuery:
                                  f"description' with TYPE one of {', '.join(PARAM_TYPES)}")
             default = param["quoted"] if param["quoted"] is not None else param["default"]
             parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip()))
-    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty)
+    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty, values_from)
 
 
 def stored_queries(folder: Path = QUERIES_DIR) -> dict[str, StoredQuery]:
@@ -187,7 +194,22 @@ def bind_parameters(query: StoredQuery, values: dict[str, str], store: ox.Store)
         if raw is None:
             raise MscevError(f"query '{query.name}' needs --param {param.name}=… ({param.type}: {param.description})")
         bindings[ox.Variable(param.name)] = to_term(param, raw, store)
+        if param.name in query.values_from:
+            check_known_value(param, bindings[ox.Variable(param.name)], query.values_from[param.name], store)
     return bindings
+
+
+def check_known_value(param: Parameter, term, prop: str, store: ox.Store) -> None:
+    """A value the graph has for ``prop`` (e.g. a reference number), or a refusal that says which values it has."""
+    predicate = ox.NamedNode(prop)
+    if next(iter(store.quads_for_pattern(None, predicate, term)), None) is not None:
+        return
+    summary = next(iter(store.query(  # prop is an IRI from a query's header, never a user's text
+        f"SELECT (MIN(?v) AS ?low) (MAX(?v) AS ?high) (COUNT(DISTINCT ?v) AS ?n) WHERE {{ ?s {predicate} ?v }}",
+        use_default_graph_as_union=True)))
+    held = (f"its values run from {summary['low'].value} to {summary['high'].value} ({summary['n'].value} in all)"
+            if summary["low"] is not None else "it has none")
+    raise MscevError(f"--param {param.name}={term.value}: the graph has no {curie(prop)} {term.value}; {held}")
 
 
 def to_term(param: Parameter, raw: str, store: ox.Store):

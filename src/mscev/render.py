@@ -1,9 +1,14 @@
-"""Output of query results: machine formats through pyoxigraph's own serialisers, a readable table with rich.
+"""Output of query results: a readable table (rich), plain CSV and TSV for spreadsheets and scripts, and the SPARQL
+1.1 result formats through pyoxigraph's own serialisers.
 
-rich is imported only when a table is drawn: importing it costs `mscev query -f csv` about 60 ms. In the table, IRIs are shown by their rdfs:label (the CURIE when a term has none); ``ids=True`` adds the
-CURIE after the label, for users who want identifiers.
+rich is imported only when a table is drawn: importing it costs `mscev query -f csv` about 60 ms. In the table, IRIs
+are shown by their rdfs:label (the CURIE when a term has none); ``ids=True`` adds the CURIE after the label, for
+users who want identifiers. Plain CSV and TSV give each IRI as its CURIE with a label column beside it
+(``<column>Label``, unless the query already projects one); literals as their lexical form.
 """
 
+import csv
+import io
 import json
 import os
 import sys
@@ -23,8 +28,12 @@ if TYPE_CHECKING:
 
 ConsoleMaker = Callable[[], "Console"]  # the console, made on first use (see mscev.cli)
 
-MACHINE_FORMATS = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}
-FORMATS = ("table", *MACHINE_FORMATS)
+SPARQL_FORMATS = {"srj": ox.QueryResultsFormat.JSON, "json": ox.QueryResultsFormat.JSON,
+                  "srx": ox.QueryResultsFormat.XML, "srcsv": ox.QueryResultsFormat.CSV, "srtsv": ox.QueryResultsFormat.TSV}
+PLAIN_FORMATS = {"csv": ",", "tsv": "\t"}
+FORMATS = ("table", *PLAIN_FORMATS, *SPARQL_FORMATS)
+FORMAT_HELP = ("table (for people), csv or tsv (plain values: CURIEs with a label column beside each, for "
+               "spreadsheets), or a SPARQL 1.1 results format: srj (JSON; also json), srx (XML), srcsv, srtsv.")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 
 
@@ -64,17 +73,22 @@ def emit(results, fmt: str, out_file: Path | None, console: ConsoleMaker, label=
     if isinstance(results, ox.QueryTriples):
         write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file)
         return
-    if fmt in MACHINE_FORMATS:
-        write_text(results.serialize(format=MACHINE_FORMATS[fmt]).decode("utf-8"), out_file)
+    if fmt in SPARQL_FORMATS:
+        write_text(results.serialize(format=SPARQL_FORMATS[fmt]).decode("utf-8"), out_file)
         return
     if isinstance(results, ox.QueryBoolean):
         write_text(str(bool(results)).lower() + "\n", out_file)
+        return
+    if fmt in PLAIN_FORMATS:
+        write_text(plain_table(results, PLAIN_FORMATS[fmt], label), out_file)
         return
     from rich.markup import escape
     from rich.table import Table
 
     variables = [v.value for v in results.variables]
-    rows = [[show_term(solution[name], label, ids) for name in variables] for solution in results]
+    solutions = list(results)
+    variables = [name for name in variables if not _is_label_of_iri_column(name, variables, solutions)]
+    rows = [[show_term(solution[name], label, ids) for name in variables] for solution in solutions]
     table = Table(title=escape(title) if title else None, show_lines=False)
     if len(rows) == 1 and len(variables) > 3:  # one wide row (a summary) reads better as name / value pairs
         table.add_column("variable")
@@ -90,9 +104,37 @@ def emit(results, fmt: str, out_file: Path | None, console: ConsoleMaker, label=
     _write_table(table, out_file, console)
 
 
+def _is_label_of_iri_column(name: str, variables: list[str], solutions) -> bool:
+    """``conditionLabel`` beside an IRI column ``condition``: the table already shows that column by its label."""
+    column = name[:-len("Label")] if name.endswith("Label") else None
+    return column in variables and any(isinstance(s[column], ox.NamedNode) for s in solutions)
+
+
+def plain_table(results, delimiter: str, label=None) -> str:
+    """Rows of plain values, a label column after each column that holds IRIs (none where the query has one)."""
+    variables = [v.value for v in results.variables]
+    solutions = list(results)
+    iri_columns = {name for name in variables if any(isinstance(s[name], ox.NamedNode) for s in solutions)}
+    labelled = {name for name in iri_columns if f"{name}Label" not in variables}
+    header = [h for name in variables for h in ([name, f"{name}Label"] if name in labelled else [name])]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    for solution in solutions:
+        row = []
+        for name in variables:
+            term = solution[name]
+            row.append("" if term is None else curie(term.value) if isinstance(term, ox.NamedNode) else
+                       f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value)
+            if name in labelled:
+                row.append((label(term) or "") if label and isinstance(term, ox.NamedNode) else "")
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise MscevError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise MscevError(f"--format {fmt!r}: choose {FORMAT_HELP}")
 
 
 def catalogue(queries) -> "Table":
@@ -120,15 +162,27 @@ def catalogue_json(queries) -> str:
         for q in queries.values()], indent=2, ensure_ascii=False) + "\n"
 
 
-def write_catalogue(queries, fmt: str, out_file: Path | None, console: ConsoleMaker) -> None:
-    """`mscev query --list`: a table for people, JSON for programs (csv and tsv are refused)."""
+def catalogue_lines(queries, width: int | None = None) -> str:
+    """One line per stored query, its name and its question (cut to ``width`` on a terminal)."""
+    name_width = max((len(name) for name in queries), default=4)
+    lines = [f"{name:<{name_width}}  {query.summary}" for name, query in queries.items()]
+    if width:
+        lines = [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+def write_catalogue(queries, fmt: str, out_file: Path | None, console: ConsoleMaker, long: bool = False) -> None:
+    """`mscev query --list`: one line per query, a full table with parameters (``long``), or JSON for programs."""
     check_format(fmt)
-    if fmt == "json":
+    if fmt in ("json", "srj"):
         write_text(catalogue_json(queries), out_file)
-    elif fmt == "table":
+    elif fmt != "table":
+        raise MscevError(f"--list --format {fmt}: the list is written as lines, a table (--long) or json")
+    elif long:
         _write_table(catalogue(queries), out_file, console)
     else:
-        raise MscevError(f"--list --format {fmt}: the list is written as a table or as json")
+        width = os.get_terminal_size().columns if out_file is None and sys.stdout.isatty() else None
+        write_text(catalogue_lines(queries, width), out_file)
 
 
 def _write_table(table: "Table", out_file: Path | None, console: ConsoleMaker) -> None:
