@@ -513,3 +513,21 @@ def test_staleness_is_judged_by_content_not_by_time(tmp_path, capsys):
     assert sorted(p.name for p in stale_sources(out)) == ["es.ttl", "new.ttl", "trials.ttl"]
     assert main(["query", "graph-summary", "--build", str(out), "-f", "tsv"]) == 0
     assert "3 source file(s) changed since the last build" in capsys.readouterr().err
+
+
+def test_queries_say_which_inferences_they_saw(built, tmp_path, capsys):
+    from mscev.build import build
+
+    assert main(["query", "inferred-mechanisms", "--build", str(built.out)]) == 0
+    captured = capsys.readouterr()
+    assert "inferences: HermiT" in captured.out.replace("\n", " ") and "note:" not in captured.err
+    assert main(["query", "inferred-mechanisms", "--build", str(built.out), "--asserted-only", "-f", "csv"]) == 0
+    assert "answers from the reasoner's inferences" in capsys.readouterr().err.replace("\n", " ")
+    unreasoned = tmp_path / "unreasoned"
+    assert build(unreasoned, use_reasoner=False).ok
+    assert main(["query", "inferred-mechanisms", "--build", str(unreasoned)]) == 0
+    captured = capsys.readouterr()
+    assert "the build was made without reasoning" in captured.err.replace("\n", " ")
+    assert "inferences: not run" in captured.out.replace("\n", " ")
+    assert main(["query", "graph-summary", "--build", str(unreasoned), "-f", "csv"]) == 0
+    assert "note:" not in capsys.readouterr().err  # a query that needs no inference says nothing

@@ -96,3 +96,29 @@ def test_build_of_a_broken_corpus_exits_1(tmp_path, capsys):
     assert main(["build", "--engine", "fast", "--data", str(corpus), "--out", str(tmp_path / "build")]) == 1
     assert not (tmp_path / "build").exists()
     assert "does not conform" in capsys.readouterr().err
+
+
+def test_a_synthetic_build_says_so_everywhere(tmp_path, capsys):
+    """Summary, stats, query captions and every web page of a synth corpus say it is synthetic; the real build's do not."""
+    from fastapi.testclient import TestClient
+
+    from mscev.serve import Settings, create_app
+
+    corpus = synthesize(50, tmp_path / "corpus", seed=5)
+    out = tmp_path / "build"
+    assert main(["build", "--data", str(corpus.out), "--out", str(out), "--no-reason"]) == 0
+    assert "SYNTHETIC corpus" in capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())["synthetic"] is True
+    assert main(["stats", "--build", str(out)]) == 0
+    assert "SYNTHETIC corpus" in capsys.readouterr().out
+    assert main(["query", "graph-summary", "--build", str(out)]) == 0
+    assert "SYNTHETIC corpus" in capsys.readouterr().out.replace("\n", " ")
+    with TestClient(create_app(Settings(build_dir=out, workers=1))) as client:
+        for path in ("/", "/queries", "/matrix"):
+            assert "Synthetic data." in client.get(path, headers={"Accept": "text/html"}).text, path
+
+
+def test_the_real_build_is_not_marked_synthetic(built, capsys):
+    assert json.loads((built.out / "summary.json").read_text())["synthetic"] is False
+    assert main(["query", "graph-summary", "--build", str(built.out)]) == 0
+    assert "SYNTHETIC" not in capsys.readouterr().out

@@ -53,6 +53,7 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
     engine: str = "reference"
     sources: dict[str, str] = field(default_factory=dict)  # each input file's SHA-256, for staleness by content
+    synthetic: bool = False  # the data is a corpus made by `mscev synth`, not the review
     data_dir: Path = TRIPLES_DIR
 
     @property
@@ -126,7 +127,7 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
         summary = {"counts": result.counts, "seconds": result.seconds, "engine": result.engine,
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
                    "inferred": result.reasoning.counts() if result.reasoning else {},
-                   "data_dir": str(result.data_dir.resolve()), "sources": result.sources}
+                   "synthetic": result.synthetic, "data_dir": str(result.data_dir.resolve()), "sources": result.sources}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         swap_in(staging, result.out)
     except OSError as error:
@@ -146,7 +147,7 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
         store.bulk_load(input=inferred.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
                         to_graph=INFERRED_GRAPH)
     store.optimize()
-    result.counts = graph_counts(result, store)
+    result.counts, result.synthetic = graph_counts(result, store), is_synthetic(store)
     store.flush()
 
 
@@ -154,7 +155,7 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
     """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred triples added to the
     on-disk store that the loader process has filled with the asserted ones meanwhile."""
     memory = result.loaded.store
-    result.counts = graph_counts(result, memory)
+    result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
     unsorted = staging / ".graph.nt.unsorted"
     memory.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=ASSERTED_GRAPH)
     _sort_lines(unsorted, staging / "graph.nt")
@@ -270,6 +271,11 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         store.update(f"DROP SILENT GRAPH {INFERRED_GRAPH} ; INSERT DATA {{ GRAPH {INFERRED_GRAPH} {{ {triples} }} }}")
         store.flush()
         _write_inferred(reasoning.inferred, reasoning, build_dir / "inferred.ttl")
+
+
+def is_synthetic(store: ox.Store) -> bool:
+    """Whether the graph is a corpus made by `mscev synth` (its review is a mscev:SyntheticReview)."""
+    return bool(store.query("ASK { ?review a <https://w3id.org/mscev/SyntheticReview> }", use_default_graph_as_union=True))
 
 
 def graph_counts(result: BuildResult, store: ox.Store) -> dict[str, int]:

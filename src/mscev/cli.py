@@ -136,7 +136,8 @@ def build(out_dir: Path, no_reason: bool, engine: str, data: Path | None) -> Non
     if result.reasoning is None:
         why = "--no-reason" if no_reason else "Java not found"
         out().print(f"[yellow]Reasoner not run ({why}).[/yellow]")
-    table = Table(title=f"mscev build → {out_dir} ({result.engine} engine)")
+    table = Table(title=f"mscev build → {out_dir} ({result.engine} engine)"
+                  + ("\nSYNTHETIC corpus (mscev synth), not the review" if result.synthetic else ""))
     table.add_column("count")
     table.add_column("value", justify="right")
     for key, value in result.counts.items():
@@ -256,7 +257,7 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
 
     from mscev import render
-    from mscev.query import find_query, open_store, run_query, stale_sources, stored_queries
+    from mscev.query import build_summary, find_query, open_store, run_query, stale_sources, stored_queries
 
     if list_queries:
         render.write_catalogue(stored_queries(), fmt, out_file, out, long=long_list)
@@ -279,8 +280,17 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
     if changed:
         err().print(f"[yellow]note: {len(changed)} source file(s) changed since the last build (e.g. "
                   f"{escape(changed[0].name)}); run `mscev build` for current answers.[/yellow]")
+    summary = build_summary(build_dir)
+    reasoner = "none (--asserted-only)" if asserted else summary.get("reasoner", "unknown")
+    if "inferences" in stored.needs and (asserted or reasoner == "not run"):
+        err().print(f"[yellow]note: '{escape(stored.name)}' answers from the reasoner's inferences, which this run "
+                    "does not see (" + ("--asserted-only" if asserted else "the build was made without reasoning")
+                    + "); its answer is empty or partial. Run `mscev build` (or `mscev reason`).[/yellow]")
     results = run_query(stored, values, store=store, inferred=not asserted)
-    render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None)
+    caption = f"inferences: {reasoner}" + ("; SYNTHETIC corpus (mscev synth), not the review"
+                                           if summary.get("synthetic") else "")
+    render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None,
+                caption=caption)
 
 
 def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids) -> None:
@@ -310,7 +320,9 @@ def stats(build_dir: Path) -> None:
     if not summary.is_file():
         raise MscevError(f"no build in {build_dir}: run `mscev build` first")
     data = json.loads(summary.read_text(encoding="utf-8"))
-    table = Table(title=f"mscev graph ({build_dir})")
+    table = Table(title=f"mscev graph ({build_dir})"
+                  + ("\nSYNTHETIC corpus (mscev synth), not the review" if data.get("synthetic") else ""),
+                  caption=f"inferences: {data.get('reasoner', 'unknown')}")
     table.add_column("count")
     table.add_column("value", justify="right")
     for key, value in data["counts"].items():

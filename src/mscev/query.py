@@ -77,6 +77,7 @@ class StoredQuery:
     text: str
     may_be_empty: tuple[str, ...] = ()
     values_from: dict[str, str] = field(default_factory=dict)  # parameter → the property whose values it takes
+    needs: tuple[str, ...] = ()  # "inferences": the answer comes from the reasoner's inferred triples
 
 
 def read_query(path: Path) -> StoredQuery:
@@ -88,7 +89,7 @@ def read_query(path: Path) -> StoredQuery:
         raise MscevError(f"{path}: cannot read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise MscevError(f"{path}: not UTF-8 text") from None
-    summary, tags, parameters, may_be_empty, values_from = "", (), [], (), {}
+    summary, tags, parameters, may_be_empty, values_from, needs = "", (), [], (), {}, ()
     for line_no, line in enumerate(text.splitlines(), start=1):
         match = HEADER.match(line.strip())
         if not match:
@@ -98,6 +99,8 @@ def read_query(path: Path) -> StoredQuery:
             summary = value
         elif key == "tags":
             tags = tuple(t.strip() for t in value.split(",") if t.strip())
+        elif key == "needs":
+            needs = tuple(v.strip() for v in value.split(",") if v.strip())
         elif key == "values-from":
             name, _, prop = value.partition(" ")
             if not expand(prop.strip()):
@@ -113,7 +116,7 @@ def read_query(path: Path) -> StoredQuery:
                                  f"description' with TYPE one of {', '.join(PARAM_TYPES)}")
             default = param["quoted"] if param["quoted"] is not None else param["default"]
             parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip()))
-    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty, values_from)
+    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty, values_from, needs)
 
 
 def stored_queries(folder: Path = QUERIES_DIR) -> dict[str, StoredQuery]:
@@ -161,15 +164,23 @@ def open_store(build_dir: Path = DEFAULT_BUILD_DIR) -> ox.Store:
     return store
 
 
+def build_summary(build_dir: Path = DEFAULT_BUILD_DIR) -> dict:
+    """The build's summary.json ({} without one): counts, engine, reasoner ("not run" without inferences),
+    whether the data is a synthetic corpus, and the SHA-256 of every input file."""
+    try:
+        return json.loads((Path(build_dir) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def stale_sources(build_dir: Path = DEFAULT_BUILD_DIR) -> list[Path]:
     """Source files whose content differs from what the build in ``build_dir`` read, and files added or removed
     since (its answers may be out of date). Only files touched after the build are hashed, so a query stays fast."""
-    summary_file = Path(build_dir) / "summary.json"
     try:
-        built_at = summary_file.stat().st_mtime
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        built_at = (Path(build_dir) / "summary.json").stat().st_mtime
+        summary = build_summary(build_dir)
         recorded, data_dir = summary["sources"], Path(summary["data_dir"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, KeyError, TypeError):
         return []  # no build, or one from before content hashes: nothing to compare with
     current = {str(path.resolve()): path for path in source_files(data_dir)}
     changed = [Path(name) for name in recorded if name not in current and not Path(name).is_file()]

@@ -67,8 +67,9 @@ def show_term(term, label=None, ids: bool = False) -> str:
 
 
 def emit(results, fmt: str, out_file: Path | None, console: ConsoleMaker, label=None, ids: bool = False,
-         title: str | None = None) -> None:
-    """Write results in ``fmt`` to ``out_file`` (atomically) or standard output."""
+         title: str | None = None, caption: str | None = None) -> None:
+    """Write results in ``fmt`` to ``out_file`` (atomically) or standard output; a table ends with ``caption``
+    (which inferences the answer saw, whether the data is synthetic) after its row count."""
     check_format(fmt)
     if isinstance(results, ox.QueryTriples):
         write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file)
@@ -100,7 +101,7 @@ def emit(results, fmt: str, out_file: Path | None, console: ConsoleMaker, label=
             table.add_column(name, overflow="fold")
         for row in rows:
             table.add_row(*(escape(value) for value in row))
-    table.caption = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+    table.caption = f"{len(rows)} row{'' if len(rows) == 1 else 's'}" + (f" · {escape(caption)}" if caption else "")
     _write_table(table, out_file, console)
 
 

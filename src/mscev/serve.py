@@ -37,7 +37,7 @@ from mscev import __version__
 from mscev.errors import MscevError
 from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, EXTERNAL_FILE, ONTOLOGY_FILE, QUERIES_DIR
-from mscev.query import StoredQuery, open_store, read_query, stored_queries
+from mscev.query import StoredQuery, build_summary, open_store, read_query, stored_queries
 from mscev.render import catalogue_json, labeler
 from mscev.web import pictures
 from mscev.web.pages import Pages, humanize
@@ -122,7 +122,8 @@ class Site:
         self._queries_stamp = None
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
                                          trim_blocks=True, lstrip_blocks=True)
-        environment.globals.update(version=__version__, humanize=humanize)
+        environment.globals.update(version=__version__, humanize=humanize,
+                                   synthetic=build_summary(settings.build_dir).get("synthetic", False))
         self.templates = Jinja2Templates(env=environment)
 
     def queries(self) -> dict[str, StoredQuery]:

@@ -192,7 +192,7 @@ class _Corpus:
         return blocks
 
     def _review(self) -> list[str]:
-        blocks = ['mscev-data:review a mscev:Review , owl:NamedIndividual ;\n'
+        blocks = ['mscev-data:review a mscev:SyntheticReview , owl:NamedIndividual ;\n'
                   '    rdfs:label "A synthetic review of MSC-derived vesicles" ;\n    mscev:year 2020 .\n']
         for i, section in enumerate(self.sections):
             blocks.append(f'{section} a mscev:ReviewSection ;\n    rdfs:label "Synthetic section {i}" .\n')
