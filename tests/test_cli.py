@@ -1,6 +1,7 @@
 """The CLI in process (`main([...])`), exit codes included, and the installed console script."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -124,3 +125,20 @@ def test_console_script_is_installed():
     command = [str(script)] if script.exists() else [shutil.which("mscev")]
     done = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and __version__ in done.stdout
+
+
+def test_validate_a_draft_shows_its_own_problems_first(tmp_path, capsys):
+    """The graph's own warnings do not bury a draft's problem: only the draft's results, then a count of the rest."""
+    draft = tmp_path / "draft.ttl"
+    draft.write_text("@prefix mscev: <https://w3id.org/mscev/> .\n"
+                     "<https://w3id.org/mscev/data/finding/draft> a mscev:Finding .\n", encoding="utf-8")
+    assert main(["validate", "--format", "tsv", str(draft)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) > 1 and all(line.split("\t")[1].endswith("draft.ttl") for line in lines[1:]), lines
+    assert re.search(r"The rest of the graph: 0 violation\(s\), \d+ warning\(s\), not shown \(--all", captured.err)
+    assert main(["validate", "--format", "tsv", "--all", str(draft)]) == 1
+    everything = capsys.readouterr().out.splitlines()
+    assert len(everything) > len(lines) and any(not line.split("\t")[1].endswith("draft.ttl") for line in everything[1:])
+    assert main(["validate", str(draft)]) == 1
+    assert "rdfs:label" in capsys.readouterr().out  # a message's ':label:' stays text (no emoji)

@@ -25,7 +25,7 @@ def out() -> "Console":
     """Standard output as a rich console, made on first use."""
     from rich.console import Console
 
-    return Console(soft_wrap=True)
+    return Console(soft_wrap=True, emoji=False)  # ":label:" in a message is text, not an emoji
 
 
 @functools.cache
@@ -33,7 +33,7 @@ def err() -> "Console":
     """Standard error as a rich console, made on first use."""
     from rich.console import Console
 
-    return Console(stderr=True, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def escape(text: str) -> str:
@@ -174,9 +174,14 @@ def synth(findings: int, out_dir: Path, seed: int, broken: float) -> None:
 @extra_files
 @click.option("--format", "-f", "fmt", default="table", help="table (for people) or tsv (one result per line).")
 @click.option("--violations-only", is_flag=True, help="Leave warnings out.")
-def validate(extra: tuple[Path, ...], fmt: str, violations_only: bool) -> None:
-    """Validate the graph (plus EXTRA files) against the SHACL shapes; report with files and focus nodes."""
-    from mscev.load import load_graph
+@click.option("--all", "show_all", is_flag=True, help="With EXTRA files: show the whole graph's results too, not only "
+              "those about what the EXTRA files state.")
+def validate(extra: tuple[Path, ...], fmt: str, violations_only: bool, show_all: bool) -> None:
+    """Validate the graph (plus EXTRA files, e.g. a draft) against the SHACL shapes; report with files and focus nodes.
+
+    With EXTRA files, only the results about nodes those files state are shown (a one-line count of the rest
+    follows); --all shows everything. The exit code is 1 when the merged graph has any violation."""
+    from mscev.load import display_name, load_graph
     from mscev.validate import validate as run_validate
 
     if fmt not in ("table", "tsv"):
@@ -184,10 +189,15 @@ def validate(extra: tuple[Path, ...], fmt: str, violations_only: bool) -> None:
     report = run_validate(load_graph(list(extra)))
     if violations_only:
         report.results = report.violations
+    shown, rest = (report.about_files({display_name(path) for path in extra}) if extra and not show_all
+                   else (report, None))
     if fmt == "tsv":
-        out().file.write(report.as_text())
+        out().file.write(shown.as_text())
     else:
-        _print_validation(report, out())
+        _print_validation(shown, out())
+    if rest is not None and rest.results:
+        err().print(f"The rest of the graph: {len(rest.violations)} violation(s), {len(rest.warnings)} warning(s), "
+                    "not shown (--all shows them).")
     raise click.exceptions.Exit(0 if report.conforms else 1)
 
 

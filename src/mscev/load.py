@@ -92,7 +92,7 @@ def load_graph(extra: Iterable[Path] = (), files: Iterable[Path] | None = None) 
     origins: dict[Node, set[str]] = {}
     for path in paths:
         part = parse_turtle(Path(path))
-        name = _display_name(Path(path))
+        name = display_name(Path(path))
         for subject in set(part.subjects()):
             origins.setdefault(subject, set()).add(name)
         merged += part
@@ -117,7 +117,7 @@ class LoadedStore:
         wanted = set(nodes)
         found: dict[ox.NamedNode | ox.BlankNode, set[str]] = {}
         for path in self.files if wanted else ():
-            name = _display_name(path)
+            name = display_name(path)
             for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()):
                 if triple.subject in wanted:
                     found.setdefault(triple.subject, set()).add(name)
@@ -151,7 +151,7 @@ def to_rdflib(term):
     return Literal(term.value, lang=term.language, datatype=None if term.language else URIRef(term.datatype.value))
 
 
-def _display_name(path: Path) -> str:
+def display_name(path: Path) -> str:
     """A short file name for reports: relative to the working folder when possible."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))

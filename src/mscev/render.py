@@ -193,7 +193,7 @@ def _write_table(table: "Table", out_file: Path | None, console: ConsoleMaker) -
     from rich.console import Console
 
     with open(os.devnull, "w") as sink:
-        capture = Console(file=sink, record=True, width=200)
+        capture = Console(file=sink, record=True, width=200, emoji=False)
         capture.print(table)
     write_text(capture.export_text(), out_file)
 

@@ -53,6 +53,12 @@ class ValidationReport:
     def conforms(self) -> bool:
         return not self.violations
 
+    def about_files(self, names: set[str]) -> "tuple[ValidationReport, ValidationReport]":
+        """The results about nodes that the named files state, and the rest (a draft's own problems first)."""
+        own = [r for r in self.results if names & set(r.file.split(", "))]
+        return (ValidationReport(own, self.graph),
+                ValidationReport([r for r in self.results if r not in own], self.graph))
+
     def as_text(self) -> str:
         """One line per result, violations first, as a curator reads them."""
         if not self.results:
