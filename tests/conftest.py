@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mscev.paths import PROJECT_ROOT
-
-REVIEW_TEXT = PROJECT_ROOT / "source" / "cai-2020-cell-biosci.txt"  # the review, CC BY 4.0 (source/README.md)
+from mscev.paths import REVIEW_FILE as REVIEW_TEXT  # the review, CC BY 4.0 (source/README.md)
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -69,9 +69,11 @@ def test_missing_extra_file_exits_2(tmp_path, capsys):
 
 def test_check_quotes(tmp_path, capsys):
     assert main(["check-quotes", "--source", str(REVIEW_TEXT)]) == 0
+    assert main(["check-quotes"]) == 0  # the review shipped in source/ is the default
+    assert "not found verbatim in " + str(REVIEW_TEXT) in capsys.readouterr().out.replace("\n", "")
     draft = tmp_path / "invented.ttl"
     draft.write_text(BAD_QUOTE, encoding="utf-8")
-    assert main(["check-quotes", "--source", str(REVIEW_TEXT), str(draft)]) == 1
+    assert main(["check-quotes", str(draft)]) == 1
     assert "claim:invented" in capsys.readouterr().out
     assert main(["check-quotes", "--source", str(tmp_path / "absent.txt")]) == 2
 

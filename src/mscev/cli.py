@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mscev.errors import MscevError
-from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR
+from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR, REVIEW_FILE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -446,7 +446,8 @@ def publish(endpoint: str, graph: str | None, user: str | None, password: str | 
 
 
 @app.command("check-quotes")
-@click.option("--source", type=PATH, required=True, help="The source text the quotes come from.")
+@click.option("--source", type=PATH, default=REVIEW_FILE, help="The source text the quotes come from (the review "
+              "shipped in source/).")
 @extra_files
 def check_quotes(source: Path, extra: tuple[Path, ...]) -> None:
     """Check that every mscev:evidenceQuote appears verbatim in SOURCE (white space folded)."""
@@ -463,7 +464,8 @@ def check_quotes(source: Path, extra: tuple[Path, ...]) -> None:
 
 
 @app.command()
-@click.option("--source", type=PATH, required=True, help="The review text whose citations are checked.")
+@click.option("--source", type=PATH, default=REVIEW_FILE, help="The review text whose citations are checked (the "
+              "copy shipped in source/).")
 def coverage(source: Path) -> None:
     """Per review section: citations in the text, those the graph covers, and findings per source."""
     from rich.table import Table

@@ -13,6 +13,7 @@ ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
 IMPORTS_DIR = ONTOLOGY_DIR / "imports"
 TRIPLES_DIR = PROJECT_ROOT / "triples"
 QUERIES_DIR = PROJECT_ROOT / "queries"
+REVIEW_FILE = PROJECT_ROOT / "source" / "cai-2020-cell-biosci.txt"  # the review, CC BY 4.0 (source/README.md)
 DEFAULT_BUILD_DIR = PROJECT_ROOT / "build"
 DEFAULT_RELEASE_DIR = DEFAULT_BUILD_DIR / "release"  # replaced whenever `mscev build` replaces build/
 
