@@ -478,3 +478,10 @@ def test_export_usage_errors_exit_2(argv, message, tmp_path, capsys):
     argv = [a.replace("{missing}", str(tmp_path / "no-build")) for a in argv]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_build_leaves_the_default_release_alone():
+    """`mscev build` replaces its build folder whole; the default release folder must not sit inside it."""
+    from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR
+
+    assert not DEFAULT_RELEASE_DIR.resolve().is_relative_to(DEFAULT_BUILD_DIR.resolve())

@@ -15,7 +15,7 @@ TRIPLES_DIR = PROJECT_ROOT / "triples"
 QUERIES_DIR = PROJECT_ROOT / "queries"
 REVIEW_FILE = PROJECT_ROOT / "source" / "cai-2020-cell-biosci.txt"  # the review, CC BY 4.0 (source/README.md)
 DEFAULT_BUILD_DIR = PROJECT_ROOT / "build"
-DEFAULT_RELEASE_DIR = DEFAULT_BUILD_DIR / "release"  # replaced whenever `mscev build` replaces build/
+DEFAULT_RELEASE_DIR = PROJECT_ROOT / "release"  # beside build/, not in it: a new build leaves the last release alone
 
 ONTOLOGY_FILE = ONTOLOGY_DIR / "mscev.ttl"
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
