@@ -98,3 +98,25 @@ def test_unknown_profile_exits_2(capsys):
 def test_reason_command_reports_and_explains(capsys):
     assert main(["reason", str(REASONING / "exosome-500nm.ttl")]) == 1
     assert "prep:fx-big-exosome" in capsys.readouterr().err
+
+
+@pytest.mark.reasoner
+def test_rl_inferences_replace_hermits_only_when_asked(built, tmp_path, capsys):
+    """`reason --profile rl` on a HermiT build leaves the build alone unless --replace; after it, queries say so."""
+    import json
+    import shutil
+
+    out = tmp_path / "build"
+    shutil.copytree(built.out, out)
+    before = (out / "inferred.ttl").read_bytes()
+    assert main(["reason", "--profile", "rl", "--build", str(out)]) == 0
+    assert "Add --replace to replace them" in capsys.readouterr().out.replace("\n", " ")
+    assert (out / "inferred.ttl").read_bytes() == before
+    assert json.loads((out / "summary.json").read_text())["reasoner"].startswith("HermiT")
+    assert main(["reason", "--profile", "rl", "--build", str(out), "--replace"]) == 0
+    assert (out / "inferred.ttl").read_bytes() != before
+    assert json.loads((out / "summary.json").read_text())["reasoner"].startswith("OWL 2 RL")
+    assert main(["query", "graph-summary", "--build", str(out)]) == 0
+    assert "inferences: OWL 2 RL" in capsys.readouterr().out.replace("\n", " ")
+    assert main(["reason", "--build", str(out)]) == 0  # HermiT again over an RL build: also needs --replace
+    assert "Add --replace" in capsys.readouterr().out.replace("\n", " ")

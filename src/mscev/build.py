@@ -271,6 +271,10 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         store.update(f"DROP SILENT GRAPH {INFERRED_GRAPH} ; INSERT DATA {{ GRAPH {INFERRED_GRAPH} {{ {triples} }} }}")
         store.flush()
         _write_inferred(reasoning.inferred, reasoning, build_dir / "inferred.ttl")
+        summary_file = build_dir / "summary.json"
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        summary.update(reasoner=ENGINE_NAMES[reasoning.profile], inferred=reasoning.counts())
+        write_text(summary_file, json.dumps(summary, indent=2) + "\n")  # queries then say which inferences they see
 
 
 def is_synthetic(store: ox.Store) -> bool:

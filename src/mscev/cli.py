@@ -205,11 +205,14 @@ def validate(extra: tuple[Path, ...], fmt: str, violations_only: bool, show_all:
 @extra_files
 @click.option("--profile", default="dl", help="dl: HermiT (OWL 2 DL); rl: OWL 2 RL closure (fast, for large graphs).")
 @build_option("Build folder whose inferred triples are updated.")
-def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
+@click.option("--replace", is_flag=True, help="Replace the build's inferences even when they come from another "
+              "profile (e.g. HermiT's by the OWL 2 RL closure, which changes query answers).")
+def reason(extra: tuple[Path, ...], profile: str, build_dir: Path, replace: bool) -> None:
     """Reason over the ontology and data (plus EXTRA files): consistency, unsatisfiable classes, inferred facts.
 
     Without EXTRA files, and when a build exists, the inferred triples replace those of the build
-    (build/inferred.ttl and the store's inferred graph). A curator's draft never changes the build.
+    (build/inferred.ttl and the store's inferred graph) when they come from the same profile as the build's,
+    or with --replace. A curator's draft never changes the build.
     """
     from rich.table import Table
 
@@ -237,9 +240,19 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
     out().print(table)
     for iri in result.unsatisfiable:
         out().print(f"  unsatisfiable: {escape(iri)}")
-    if not extra and (build_dir / "store").is_dir():
-        update_inferred(build_dir, result)
-        out().print(f"Inferred triples written to {build_dir / 'inferred.ttl'} and the store's inferred graph.")
+    if extra or not (build_dir / "store").is_dir():
+        return
+    from mscev.build import ENGINE_NAMES
+    from mscev.query import build_summary
+
+    current, new = build_summary(build_dir).get("reasoner", "not run"), ENGINE_NAMES[profile]
+    if current not in (new, "not run") and not replace:
+        out().print(f"[yellow]The build's inferences come from {escape(current)}; these ({escape(new)}) were not "
+                    "written into it, since they would change query answers. Add --replace to replace them.[/yellow]")
+        return
+    update_inferred(build_dir, result)
+    out().print(f"Inferred triples ({escape(new)}) written to {build_dir / 'inferred.ttl'} and the store's inferred "
+                "graph; queries now report them.")
 
 
 @app.command()
