@@ -463,13 +463,15 @@ def coverage(source: Path, uncovered: bool) -> None:
                       ", ".join(map(str, section.excluded)) or "-",
                       f"[red]{', '.join(map(str, section.missing))}[/red]" if section.missing else "-")
     out().print(table)
-    per_sentence = Table(title="Sentences per review section")
-    for column in ("section", "sentences", "covered", "result-reporting", "uncovered"):
-        per_sentence.add_column(column, overflow="fold", justify="left" if column == "section" else "right")
+    per_sentence = Table(title="Sentences per review section",
+                         caption="n/a: a section that reports no study results (triples/README.md)")
+    per_sentence.add_column("section", no_wrap=True)
+    for column in ("sentences", "covered", "result-reporting", "uncovered"):
+        per_sentence.add_column(column, justify="right")
     for section in sentences:
         missing = len(section.uncovered)
         per_sentence.add_row(section.section, str(len(section.sentences)), str(len(section.covered)),
-                             str(len(section.result_reporting)) if section.reports_studies else "not a study section",
+                             str(len(section.result_reporting)) if section.reports_studies else "n/a",
                              f"[red]{missing}[/red]" if missing else "-")
     out().print(per_sentence)
     per_source = Table(title="Findings per MSC source")
