@@ -477,19 +477,25 @@ def check_quotes(source: Path, extra: tuple[Path, ...]) -> None:
 
 
 @app.command()
-@click.option("--source", type=PATH, default=REVIEW_FILE, help="The review text whose citations are checked (the "
-              "copy shipped in source/).")
-def coverage(source: Path) -> None:
-    """Per review section: citations in the text, those the graph covers, and findings per source."""
+@click.option("--source", type=PATH, default=REVIEW_FILE, help="The review text whose citations and sentences are "
+              "checked (the copy shipped in source/).")
+@click.option("--uncovered", is_flag=True, help="List every result-reporting sentence that no statement quotes.")
+def coverage(source: Path, uncovered: bool) -> None:
+    """Per review section: citations and sentences the graph covers, and findings per source.
+
+    Fails when a citation is covered by no statement, or a result-reporting sentence of a study section is
+    quoted by no statement (exclusions and the rule: triples/README.md).
+    """
     from rich.table import Table
 
-    from mscev.coverage import coverage as section_coverage, findings_per_source
+    from mscev.coverage import coverage as section_coverage, findings_per_source, sentence_coverage
     from mscev.load import load_graph
     from mscev.quotes import read_source
 
     text = read_source(source)
     graph = load_graph().graph
     sections = section_coverage(graph, text)
+    sentences = sentence_coverage(graph, text)
     table = Table(title="Citations per review section")
     for column in ("section", "cited", "covered", "excluded", "missing"):
         table.add_column(column, overflow="fold")
@@ -498,17 +504,36 @@ def coverage(source: Path) -> None:
                       ", ".join(map(str, section.excluded)) or "-",
                       f"[red]{', '.join(map(str, section.missing))}[/red]" if section.missing else "-")
     out().print(table)
+    per_sentence = Table(title="Sentences per review section",
+                         caption="n/a: a section that reports no study results (triples/README.md)")
+    per_sentence.add_column("section", no_wrap=True)
+    for column in ("sentences", "covered", "result-reporting", "uncovered"):
+        per_sentence.add_column(column, justify="right")
+    for section in sentences:
+        missing = len(section.uncovered)
+        per_sentence.add_row(section.section, str(len(section.sentences)), str(len(section.covered)),
+                             str(len(section.result_reporting)) if section.reports_studies else "n/a",
+                             f"[red]{missing}[/red]" if missing else "-")
+    out().print(per_sentence)
     per_source = Table(title="Findings per MSC source")
     per_source.add_column("source")
     per_source.add_column("findings", justify="right")
     for name, count in findings_per_source(graph).items():
         per_source.add_row(escape(name), str(count))
     out().print(per_source)
+    if uncovered:
+        for section in sentences:
+            for sentence in section.uncovered:
+                out().print(f"uncovered {section.section}: {escape(sentence)}", highlight=False)
     missing = sorted({n for section in sections for n in section.missing})
     if missing:
         out().print(f"[red]{len(missing)} citation(s) covered by no statement and not excluded: "
                   f"{', '.join(map(str, missing))}[/red] (see triples/README.md, 'Coverage exclusions').")
-    raise click.exceptions.Exit(1 if missing else 0)
+    unquoted = sum(len(section.uncovered) for section in sentences)
+    if unquoted:
+        out().print(f"[red]{unquoted} result-reporting sentence(s) of study sections quoted by no statement[/red] "
+                    "(list them with --uncovered; see triples/README.md, 'Sentence coverage').")
+    raise click.exceptions.Exit(1 if missing or unquoted else 0)
 
 
 @app.command("update-imports")
