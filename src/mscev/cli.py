@@ -536,6 +536,30 @@ def coverage(source: Path, uncovered: bool) -> None:
     raise click.exceptions.Exit(1 if missing or unquoted else 0)
 
 
+@app.group()
+def new() -> None:
+    """Start a new statement in the house style, ready to fill in and validate."""
+
+
+@new.command("finding")
+@click.argument("number", type=click.IntRange(min=1))
+@click.argument("slug")
+@click.option("--section", required=True, help="The review section it comes from (section:… in triples/review.ttl), "
+              "e.g. bm-ev.")
+@click.option("--cells", is_flag=True, help="A cell-level finding: its subject is the cells themselves (transplanted, "
+              "modified, vesicle release blocked), not their vesicles.")
+@click.option("--out", "out_file", type=PATH, help="Write the draft to this new file (default: standard output).")
+def new_finding(number: int, slug: str, section: str, cells: bool, out_file: Path | None) -> None:
+    """A finding of reference NUMBER named finding:refNUMBER-SLUG, with every required field; each TODO is a
+    violation that `mscev validate DRAFT` names until it is filled in."""
+    from mscev.draft import new_finding as make_draft
+    from mscev.render import write_text
+
+    if out_file is not None and out_file.exists():
+        raise MscevError(f"--out {out_file}: the file exists; choose a new name (a draft is never written over a file)")
+    write_text(make_draft(number, slug, section, cells), out_file)
+
+
 @app.command("update-imports")
 def update_imports() -> None:
     """Regenerate ontology/imports/external.ttl from the term list ontology/imports/terms.tsv."""
