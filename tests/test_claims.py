@@ -1,0 +1,105 @@
+"""One finding per claim (issue 13, section 4): checks over the curated graph.
+
+A claim is the sentence it is quoted from together with what it asserts: comparator, comparison result,
+conditions, study model, co-treatment and effects. Two findings that share all of that are one claim stated
+twice, either as per-reference copies of a sentence citing several studies (one finding with several
+mscev:citedStudy is the rule) or as copies of one preparation.
+"""
+
+import re
+from collections import defaultdict
+
+from rdflib import RDF, Namespace
+
+MSCEV = Namespace("https://w3id.org/mscev/")
+CITATION = re.compile(r"\[\d")
+EFFECT_FIELDS = ("direction", "affects", "aspect", "inCellType", "inTissue")
+CLAIM_FIELDS = ("comparator", "comparisonResult", "condition", "studyModel", "coTreatment")
+SUBJECT_FIELDS = ("producedBy", "preconditioning", "engineeredWith", "formulation")
+
+
+def values(graph, node, name):
+    return tuple(sorted(str(o) for o in graph.objects(node, MSCEV[name])))
+
+
+def effect_signature(graph, finding):
+    return tuple(sorted(tuple(values(graph, e, f) for f in EFFECT_FIELDS)
+                        for e in graph.objects(finding, MSCEV.hasEffect)))
+
+
+def subject_signature(graph, finding):
+    """What the subject is, ignoring which study's node stands for it: source, subtype and treatments."""
+    subject = graph.value(finding, MSCEV.vesicle) or graph.value(finding, MSCEV.cellSubject)
+    return (values(graph, subject, "producedBy"), tuple(sorted(str(t) for t in graph.objects(subject, RDF.type))),
+            *(values(graph, subject, f) for f in SUBJECT_FIELDS[1:]))
+
+
+def findings(graph):
+    return set(graph.subjects(RDF.type, MSCEV.Finding)) | set(graph.subjects(RDF.type, MSCEV.Comparison))
+
+
+def duplicate_claims(graph):
+    """Groups of findings that assert the same claim from the same sentence."""
+    by_claim = defaultdict(set)
+    for finding in findings(graph):
+        claim = (tuple(values(graph, finding, f) for f in CLAIM_FIELDS), effect_signature(graph, finding))
+        for quote in graph.objects(finding, MSCEV.evidenceQuote):
+            by_claim[(str(quote), claim)].add(finding)
+    duplicates = []
+    for (quote, _), group in by_claim.items():
+        group = sorted(group)
+        for i, first in enumerate(group):
+            for second in group[i + 1:]:
+                other_study = values(graph, first, "citedStudy") != values(graph, second, "citedStudy")
+                same_subject = subject_signature(graph, first) == subject_signature(graph, second)
+                if other_study or same_subject:
+                    duplicates.append((str(first), str(second), quote))
+    return duplicates
+
+
+def uncited_sentences_copied_across_studies(graph):
+    """Uncited sentences (review claims) used as evidence by findings of different cited studies."""
+    by_quote = defaultdict(set)
+    for finding in findings(graph):
+        for quote in graph.objects(finding, MSCEV.evidenceQuote):
+            if not CITATION.search(str(quote)):
+                by_quote[str(quote)].add(finding)
+    return {quote: sorted(map(str, group)) for quote, group in by_quote.items()
+            if len({values(graph, f, "citedStudy") for f in group}) > 1}
+
+
+def test_no_two_findings_assert_the_same_claim(loaded_graph):
+    duplicates = duplicate_claims(loaded_graph.graph)
+    assert duplicates == [], "\n".join(f"{a} = {b}: {q[:80]!r}" for a, b, q in duplicates)
+
+
+def test_an_uncited_summary_sentence_is_not_copied_into_findings_of_several_studies(loaded_graph):
+    copies = uncited_sentences_copied_across_studies(loaded_graph.graph)
+    assert copies == {}, "model these sentences as one mscev:ReviewClaim:\n" + "\n".join(
+        f"{q[:80]!r}: {fs}" for q, fs in copies.items())
+
+
+def test_the_duplicate_check_catches_per_reference_copies_and_same_preparation_copies(loaded_graph):
+    """The check itself: a per-study copy of a finding, and a copy under another IRI, are both reported."""
+    from rdflib import Graph, URIRef
+
+    graph = Graph()
+    original = URIRef("https://w3id.org/mscev/data/finding/ref66-wjmsc-ev-perinatal-brain-injury-neuroprotection")
+    for p, o in loaded_graph.graph.predicate_objects(original):
+        graph.add((original, p, o))
+        if p == MSCEV.hasEffect:
+            for triple in loaded_graph.graph.triples((o, None, None)):
+                graph.add(triple)
+    subject = loaded_graph.graph.value(original, MSCEV.vesicle)
+    for triple in loaded_graph.graph.triples((subject, None, None)):
+        graph.add(triple)
+    assert duplicate_claims(graph) == []
+    copy = URIRef(str(original) + "-copy")
+    for p, o in graph.predicate_objects(original):
+        graph.add((copy, p, o))
+    assert [(a, b) for a, b, _ in duplicate_claims(graph)] == [(str(original), str(copy))]
+    graph.remove((copy, MSCEV.citedStudy, None))
+    graph.add((copy, MSCEV.citedStudy, URIRef("https://w3id.org/mscev/data/ref/99")))
+    graph.remove((copy, MSCEV.vesicle, None))
+    graph.add((copy, MSCEV.vesicle, URIRef("https://w3id.org/mscev/data/prep/another-study")))
+    assert [(a, b) for a, b, _ in duplicate_claims(graph)] == [(str(original), str(copy))]
