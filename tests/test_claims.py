@@ -9,7 +9,7 @@ mscev:citedStudy is the rule) or as copies of one preparation.
 import re
 from collections import defaultdict
 
-from rdflib import RDF, Namespace
+from rdflib import RDF, Namespace, URIRef
 
 MSCEV = Namespace("https://w3id.org/mscev/")
 CITATION = re.compile(r"\[\d")
@@ -81,7 +81,7 @@ def test_an_uncited_summary_sentence_is_not_copied_into_findings_of_several_stud
 
 def test_the_duplicate_check_catches_per_reference_copies_and_same_preparation_copies(loaded_graph):
     """The check itself: a per-study copy of a finding, and a copy under another IRI, are both reported."""
-    from rdflib import Graph, URIRef
+    from rdflib import Graph
 
     graph = Graph()
     original = URIRef("https://w3id.org/mscev/data/finding/ref66-wjmsc-ev-perinatal-brain-injury-neuroprotection")
@@ -103,3 +103,30 @@ def test_the_duplicate_check_catches_per_reference_copies_and_same_preparation_c
     graph.remove((copy, MSCEV.vesicle, None))
     graph.add((copy, MSCEV.vesicle, URIRef("https://w3id.org/mscev/data/prep/another-study")))
     assert [(a, b) for a, b, _ in duplicate_claims(graph)] == [(str(original), str(copy))]
+
+
+# ---------------------------------------------------------------- cells are not vesicles
+
+CELL_LEVEL = {"ref40-ev-release-dependence", "ref47-gata4-vs-plain-bmsc", "ref106-es-vs-fetal-msc-ev-neuroprotection"}
+FINDING = "https://w3id.org/mscev/data/finding/"
+
+
+def cell_level_findings(graph):
+    return {str(f).removeprefix(FINDING) for f in graph.subjects(MSCEV.cellSubject, None)}
+
+
+def test_experiments_on_the_parent_cells_are_cell_level_findings(loaded_graph):
+    """Transplanted, gene-modified or release-blocked MSCs are the subject themselves, never a vesicle stand-in."""
+    graph = loaded_graph.graph
+    assert cell_level_findings(graph) >= CELL_LEVEL
+    for name in cell_level_findings(graph):
+        finding = URIRef(FINDING + name)
+        assert graph.value(finding, MSCEV.vesicle) is None, name
+        assert (graph.value(finding, MSCEV.cellSubject), RDF.type, MSCEV.CellPreparation) in graph, name
+
+
+def test_no_vesicle_preparation_carries_a_cell_only_treatment(loaded_graph):
+    graph = loaded_graph.graph
+    wrong = [str(p) for p in graph.subjects(MSCEV.preconditioning, MSCEV.VesicleReleaseBlocked)
+             if (p, RDF.type, MSCEV.VesiclePreparation) in graph]
+    assert wrong == []
