@@ -130,3 +130,66 @@ def test_no_vesicle_preparation_carries_a_cell_only_treatment(loaded_graph):
     wrong = [str(p) for p in graph.subjects(MSCEV.preconditioning, MSCEV.VesicleReleaseBlocked)
              if (p, RDF.type, MSCEV.VesiclePreparation) in graph]
     assert wrong == []
+
+
+# ---------------------------------------------------------------- mechanisms mean what the text says
+
+HEDGE = re.compile(r"\b(may|might|could|possibly|perhaps|suggest\w*|likely|seems?|probably|presumably)\b", re.I)
+DIRECTION = re.compile(r"(increas|decreas|reduc|promot|inhibit|enhanc|suppress|induc|improv|upregulat|up-regulat|"
+                       r"downregulat|down-regulat|lower|rais|elevat|block|prevent|attenuat|alleviat|ameliorat|"
+                       r"protect|accelerat|stimulat|activat|restor|retain|abrogat|impair|prolong|more|less|higher|superior)", re.I)
+VAGUE = re.compile(r"(?<![\w-])(regulat\w*|modulat\w*)", re.I)  # not up-/down-regulated
+# Effects on what a molecule does or undergoes rather than on its amount, as the quotes word them.
+ASPECTS = {
+    "effect/ref50-mir146a-nfkb-cytokines-1": "Phosphorylation",  # "phosphorylation levels of NF-κB p65"
+    "effect/ref50-mir146a-nfkb-cytokines-2": "Phosphorylation",  # "... and IκBα"
+    "effect/ref49-hypoxia-mir210-nsmase2-1": "Activity",  # "the activity of mir-210 and nSMase2"
+    "effect/ref49-hypoxia-mir210-nsmase2-2": "Activity",
+    "effect/ref63-renal-iri-nrf2-are-antioxidation-2": "Activity",  # "enhancing Nrf2/ARE activation"
+}
+DATA = "https://w3id.org/mscev/data/"
+
+
+def quotes(graph, finding):
+    return [str(q) for q in graph.objects(finding, MSCEV.evidenceQuote)]
+
+
+def test_a_hedged_quote_is_marked_on_its_finding(loaded_graph):
+    """A finding whose quote hedges ('may', 'could', 'suggest') says mscev:hedged, true or (for a hedge on an
+    unmodelled conclusion only) false; a finding marked hedged has a hedge in its quote."""
+    graph = loaded_graph.graph
+    unmarked, unfounded = [], []
+    for finding in findings(graph):
+        hedged = graph.value(finding, MSCEV.hedged)
+        has_hedge = any(HEDGE.search(q) for q in quotes(graph, finding))
+        if has_hedge and hedged is None:
+            unmarked.append(str(finding))
+        if hedged is not None and hedged.toPython() is True and not has_hedge:
+            unfounded.append(str(finding))
+    assert unmarked == [], "state mscev:hedged on these findings"
+    assert unfounded == []
+    assert sum(1 for _ in graph.subjects(MSCEV.hedged, None)) > 10
+
+
+def test_phosphorylation_and_activity_are_not_amounts(loaded_graph):
+    graph = loaded_graph.graph
+    for effect, aspect in ASPECTS.items():
+        assert graph.value(URIRef(DATA + effect), MSCEV.aspect) == MSCEV[aspect], effect
+    for finding in findings(graph):
+        if any(re.search(r"phosphorylation", q, re.I) for q in quotes(graph, finding)):
+            aspects = {graph.value(e, MSCEV.aspect) for e in graph.objects(finding, MSCEV.hasEffect)}
+            assert MSCEV.Phosphorylation in aspects, f"{finding}: a quote speaks of phosphorylation"
+
+
+def test_regulated_never_becomes_a_direction_the_text_does_not_give(loaded_graph):
+    """A finding whose quotes say only 'regulated'/'modulated' (no word giving a direction) has no effect that
+    increases or decreases."""
+    graph = loaded_graph.graph
+    wrong = []
+    for finding in findings(graph):
+        texts = quotes(graph, finding)
+        if any(VAGUE.search(q) for q in texts) and not any(DIRECTION.search(VAGUE.sub("", q)) for q in texts):
+            directions = {graph.value(e, MSCEV.direction) for e in graph.objects(finding, MSCEV.hasEffect)}
+            if directions & {MSCEV.Increases, MSCEV.Decreases}:
+                wrong.append(str(finding))
+    assert wrong == []
