@@ -107,7 +107,8 @@ def test_the_duplicate_check_catches_per_reference_copies_and_same_preparation_c
 
 # ---------------------------------------------------------------- cells are not vesicles
 
-CELL_LEVEL = {"ref40-ev-release-dependence", "ref47-gata4-vs-plain-bmsc", "ref106-es-vs-fetal-msc-ev-neuroprotection"}
+CELL_LEVEL = {"ref40-ev-release-dependence", "ref47-gata4-vs-plain-bmsc", "ref106-es-vs-fetal-msc-ev-neuroprotection",
+              "ref98-mir122-ad-msc-transplant-liver-fibrosis"}
 FINDING = "https://w3id.org/mscev/data/finding/"
 
 
