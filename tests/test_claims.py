@@ -1,7 +1,7 @@
 """One finding per claim (issue 13, section 4): checks over the curated graph.
 
 A claim is the sentence it is quoted from together with what it asserts: comparator, comparison result,
-conditions, study model, co-treatment and effects. Two findings that share all of that are one claim stated
+conditions, co-treatment and effects (not the study model: one claim "in vivo and in vitro" is one finding). Two findings that share all of that are one claim stated
 twice, either as per-reference copies of a sentence citing several studies (one finding with several
 mscev:citedStudy is the rule) or as copies of one preparation.
 """
@@ -14,7 +14,8 @@ from rdflib import RDF, Namespace, URIRef
 MSCEV = Namespace("https://w3id.org/mscev/")
 CITATION = re.compile(r"\[\d")
 EFFECT_FIELDS = ("direction", "affects", "aspect", "inCellType", "inTissue")
-CLAIM_FIELDS = ("comparator", "comparisonResult", "condition", "studyModel", "coTreatment")
+# The study model is not part of the claim: "in vivo and in vitro" is one claim with two models, one finding.
+CLAIM_FIELDS = ("comparator", "comparisonResult", "condition", "coTreatment")
 SUBJECT_FIELDS = ("producedBy", "preconditioning", "engineeredWith", "formulation")
 
 
