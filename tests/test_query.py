@@ -285,6 +285,23 @@ def test_findings_export_has_the_agreed_columns_and_one_row_per_finding(store):
     assert all(isinstance(row[name], ox.Literal) for row in rows for name in ("finding", "refs", "quote"))
 
 
+def test_cell_level_findings_are_listed_but_never_as_vesicle_findings(store):
+    """A finding about the MSCs themselves (mscev:cellSubject) keeps its row in the findings export, says it has
+    no vesicles, and is absent from the questions about vesicles of a source."""
+    cell_level = {"ref40-ev-release-dependence", "ref47-gata4-vs-plain-bmsc", "ref106-es-vs-fetal-msc-ev-neuroprotection"}
+    finding = "https://w3id.org/mscev/data/finding/"
+    rows = {r["finding"].value: r for r in rows_of("findings", store)}
+    gata4 = "GATA-4-expressing BM-MSCs improve functional recovery after myocardial ischaemia more than BM-MSCs alone"
+    assert rows[gata4]["ev_type"].value.startswith("none: the MSCs themselves")
+    assert finding + "ref47-gata4-vs-plain-bmsc" in {r["finding"].value for r in rows_of("search", store, text="GATA-4")}
+    comparisons = {r["comparison"].value: r for r in rows_of("comparisons", store)}
+    for name in cell_level:
+        assert comparisons[finding + name]["subject"].value.startswith("https://w3id.org/mscev/data/cellprep/")
+    vesicle_rows = (rows_of("conditions-by-source", store, source="mscev:BoneMarrowMSC")
+                    + rows_of("conditions-by-source", store, source="mscev:EmbryonicStemCellDerivedMSC"))
+    assert not {r["finding"].value for r in vesicle_rows} & {finding + name for name in cell_level}
+
+
 def test_clinical_trials_rebuild_table_1(store):
     """The Clinical trials section: four UC-MSC trials and two BM-MSC trials (one inhaled for coronavirus)."""
     rows = rows_of("clinical-trials", store)
