@@ -106,3 +106,13 @@ def test_unknown_profile_exits_2(capsys):
 def test_reason_command_reports_and_explains(capsys):
     assert main(["reason", str(REASONING / "exosome-500nm.ttl")]) == 1
     assert "prep:fx-big-exosome" in capsys.readouterr().err
+
+
+@pytest.mark.reasoner
+@needs_java
+def test_punned_class_keeps_its_inferred_superclass():
+    """A class also used as a value (a condition) is classified like any class: its superclass is a subClassOf link."""
+    result = with_fixture("punned-class-superclass.ttl")
+    renal, area = MSCEV.FxRenalInjury, MSCEV.FxKidneyArea
+    assert (renal, RDFS.subClassOf, area) in result.inferred
+    assert (renal, RDF.type, area) not in result.inferred
