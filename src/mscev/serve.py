@@ -19,7 +19,7 @@ import socket
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
@@ -52,6 +52,10 @@ ONTOLOGY_FILES = {ONTOLOGY_IRI: ONTOLOGY_FILE, EXTERNAL_ONTOLOGY_IRI: EXTERNAL_F
 RESERVED_PARAMETERS = ("format", "inferred")  # /queries/NAME options, never query parameters
 HTML_ROWS = 1000  # rows shown on a page; downloads get up to the server's row cap
 MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condition"
+# the heat map's rows: conditions as reported, or the organ or system areas they roll up to
+MATRIX_QUERIES = {"condition": MATRIX_QUERY, "area": "area-source-matrix"}
+MatrixRows = Annotated[Literal["condition", "area"], Query(
+    description="Rows: the conditions as reported (condition) or the organ or system areas they roll up to (area)")]
 NETWORK_DEFAULT_FOCUS = "mscev:BoneMarrowMSC"
 SPARQL_QUERY_TYPE, SPARQL_UPDATE_TYPE, FORM_TYPE = ("application/sparql-query", "application/sparql-update",
                                                      "application/x-www-form-urlencoded")
@@ -392,27 +396,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return RedirectResponse(results[0][0].href, 303)
         return site.page(request, "search.html", q=q, results=results)
 
-    async def matrix_data(request: Request):
-        stored = site.queries().get(MATRIX_QUERY)
+    async def matrix_data(rows_by: str):
+        name = MATRIX_QUERIES[rows_by]
+        stored = site.queries().get(name)
         if stored is None:
-            raise HTTPException(404, f"The stored query {MATRIX_QUERY} is missing from queries/.")
+            raise HTTPException(404, f"The stored query {name} is missing from queries/.")
         answer = await site.cached(Job(stored))
         if not answer.ok:
             raise HTTPException(answer.status, answer.text)
         variables, rows = site.table(answer)
         by_condition = BY_CONDITION_QUERY in site.queries()
         return pictures.heatmap(variables, rows, pictures.matrix_cell_href if by_condition
-                                else lambda condition, _column: condition.href)
+                                else lambda condition, _column: condition.href, row_heading=rows_by)
 
     @app.get("/matrix", response_class=HTMLResponse, tags=["Pages"],
-             summary="The source × condition evidence matrix as a heat map")
-    async def matrix(request: Request):
-        return site.page(request, "matrix.html", heatmap=await matrix_data(request), query=MATRIX_QUERY)
+             summary="The source × condition (or × area) evidence matrix as a heat map")
+    async def matrix(request: Request, by: MatrixRows = "condition"):
+        return site.page(request, "matrix.html", heatmap=await matrix_data(by), query=MATRIX_QUERIES[by], by=by)
 
     @app.get("/matrix.svg", tags=["Pages"], summary="The heat map alone, as SVG",
              responses={200: {"content": {"image/svg+xml": {}}}})
-    async def matrix_svg(request: Request):
-        return site.templates.TemplateResponse(request, "matrix.svg", {"heatmap": await matrix_data(request),
+    async def matrix_svg(request: Request, by: MatrixRows = "condition"):
+        return site.templates.TemplateResponse(request, "matrix.svg", {"heatmap": await matrix_data(by),
                                                                       "standalone": True}, media_type="image/svg+xml")
 
     async def network_data(focus: str):
