@@ -240,6 +240,9 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
 @click.option("--list", "list_queries", is_flag=True, help="List the stored queries (as a table or json).")
 @click.option("--ids", is_flag=True, help="In the table, show the CURIE after each label.")
 @click.option("--asserted-only", "asserted", is_flag=True, help="Ignore the reasoner's inferences.")
+@click.option("--body-text-only", "body_text_only", is_flag=True,
+              help="Leave out the values a finding takes from outside the review's body text (a cited reference's "
+              "title, a Table 2 row); see `mscev:valueOrigin`.")
 @build_option()
 @click.option("--endpoint", help="Run it on this SPARQL 1.1 endpoint instead (a server `mscev publish` loaded), e.g. "
               "http://HOST:8890/sparql.")
@@ -247,8 +250,8 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path) -> None:
 @user_option
 @password_option
 def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | None, list_queries: bool, ids: bool,
-          asserted: bool, build_dir: Path, endpoint: str | None, graph: str | None, user: str | None,
-          password: str | None) -> None:
+          asserted: bool, body_text_only: bool, build_dir: Path, endpoint: str | None, graph: str | None,
+          user: str | None, password: str | None) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
 
     from mscev import render
@@ -268,18 +271,19 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
         values[key.strip()] = value
     stored = find_query(name)
     if endpoint:
-        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids)
+        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file, ids)
         return
     store = open_store(build_dir)
     changed = stale_sources(build_dir)
     if changed:
         err().print(f"[yellow]note: {len(changed)} source file(s) changed since the last build (e.g. "
                   f"{escape(changed[0].name)}); run `mscev build` for current answers.[/yellow]")
-    results = run_query(stored, values, store=store, inferred=not asserted)
+    results = run_query(stored, values, store=store, inferred=not asserted, body_text_only=body_text_only)
     render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None)
 
 
-def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids) -> None:
+def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file,
+                    ids) -> None:
     """`mscev query --endpoint`: the same binding and output, on a server; the table's labels come from it."""
     from mscev import render
     from mscev.remote import PUBLISHED_GRAPH, RemoteStore, run_remote_query
@@ -287,6 +291,9 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, f
     if asserted:
         raise MscevError("--asserted-only: a published graph holds asserted and inferred triples together; "
                          "query the built store for asserted triples only")
+    if body_text_only:
+        raise MscevError("--body-text-only: a published graph holds the values from outside the body text together "
+                         "with the others; query the built store for answers from the body text only")
     with RemoteStore(endpoint, graph or PUBLISHED_GRAPH, user, password) as remote:
         results = run_remote_query(stored, values, remote)
         labels = None
