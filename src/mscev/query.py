@@ -41,16 +41,17 @@ CURIE_LIKE = re.compile(r"[A-Za-z][\w.-]*:\S*")
 STORE_DIR = "store"
 ASSERTED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/asserted")
 INFERRED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/inferred")
-# The asserted values that do not come from the review's body text (a finding's value with a mscev:valueOrigin:
-# a reference title, a Table 2 row) are kept in a graph of their own, so a query can leave them out.
+# The asserted values that do not come from the review's body text (a value of a finding, effect or cargo evidence
+# with a mscev:valueOrigin: a reference title, a Table 2 row) are kept in a graph of their own, so a query can
+# leave them out.
 NOT_FROM_BODY_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/not-from-body-text")
 SEPARATE_NOT_FROM_BODY = f"""
-DELETE {{ GRAPH {ASSERTED_GRAPH} {{ ?finding ?property ?value }} }}
-INSERT {{ GRAPH {NOT_FROM_BODY_GRAPH} {{ ?finding ?property ?value }} }}
+DELETE {{ GRAPH {ASSERTED_GRAPH} {{ ?owner ?property ?value }} }}
+INSERT {{ GRAPH {NOT_FROM_BODY_GRAPH} {{ ?owner ?property ?value }} }}
 WHERE {{ GRAPH {ASSERTED_GRAPH} {{
-  ?finding <https://w3id.org/mscev/valueOrigin> ?origin .
+  ?owner <https://w3id.org/mscev/valueOrigin> ?origin .
   ?origin <https://w3id.org/mscev/originProperty> ?property ; <https://w3id.org/mscev/originValue> ?value .
-  ?finding ?property ?value }} }}
+  ?owner ?property ?value }} }}
 """
 ALL_LABELS_QUERY = ("SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
                     "FILTER(isIRI(?term)) }")

@@ -213,8 +213,8 @@ SELECT ?term (MIN(?subject) AS ?user) WHERE {{
 """
 
 
-# A value origin (ontology/README.md, "Value origins") must describe a triple its finding has, cite a study the
-# finding cites, and show where the value is: the title, verbatim from that study's reference-list entry, or the
+# A value origin (ontology/README.md, "Value origins") must describe a triple its finding (or effect, or cargo
+# evidence) has, cite a study that statement cites (an effect: its finding), and show where the value is: the title, verbatim from that study's reference-list entry, or the
 # Table 2 row, which cites that study. SHACL Core cannot compare values across two nodes, and SHACL-SPARQL is not
 # compiled by mscev.shacl_sparql, so this one query runs on both validators.
 ORIGIN_CHECK = """
@@ -222,17 +222,17 @@ PREFIX mscev: <https://w3id.org/mscev/>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 SELECT ?origin ?message WHERE {
   {
-    ?finding mscev:valueOrigin ?origin .
+    ?owner mscev:valueOrigin ?origin .
     ?origin mscev:originProperty ?property ; mscev:originValue ?value .
-    FILTER NOT EXISTS { ?finding ?property ?value }
-    BIND(CONCAT("the finding ", STR(?finding), " has no ", STR(?property), " ", STR(?value),
-                ": a value origin describes a value its finding states") AS ?message)
+    FILTER NOT EXISTS { ?owner ?property ?value }
+    BIND(CONCAT(STR(?owner), " has no ", STR(?property), " ", STR(?value),
+                ": a value origin describes a value of the node that links to it") AS ?message)
   } UNION {
-    ?finding mscev:valueOrigin ?origin .
+    ?owner mscev:valueOrigin ?origin .
     ?origin mscev:citedStudy ?study .
-    FILTER NOT EXISTS { ?finding mscev:citedStudy ?study }
-    BIND(CONCAT(STR(?study), " is not a cited study of ", STR(?finding),
-                ": the value comes from the finding's own reference") AS ?message)
+    FILTER NOT EXISTS { ?owner (^mscev:hasEffect)?/mscev:citedStudy ?study }
+    BIND(CONCAT(STR(?study), " is not cited by ", STR(?owner),
+                " (or its finding): the value comes from its own reference") AS ?message)
   } UNION {
     ?origin mscev:originSource mscev:ReferenceListEntry .
     FILTER NOT EXISTS { ?origin mscev:evidenceQuote ?title ; mscev:citedStudy/dcterms:bibliographicCitation ?entry

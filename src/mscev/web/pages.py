@@ -168,7 +168,7 @@ class Pages:
         for predicate, value, inferred in statements:
             details = ()
             if nest and isinstance(value, ox.NamedNode) and value.value.startswith(DATA) and not self.label(value):
-                details = tuple(self._facts(self._statements(value), nest=False))
+                details = tuple(self._facts(self._statements(value), nest=False, origins=self._value_origins(value)))
             shown = self.term(value, inferred, details)
             origin = (origins or {}).get((predicate, value))
             if origin:
