@@ -230,9 +230,9 @@ SELECT ?origin ?message WHERE {
   } UNION {
     ?owner mscev:valueOrigin ?origin .
     ?origin mscev:citedStudy ?study .
-    FILTER NOT EXISTS { ?owner (^mscev:hasEffect)?/mscev:citedStudy ?study }
+    FILTER NOT EXISTS { ?owner (^mscev:hasEffect|^mscev:cargo)?/mscev:citedStudy ?study }
     BIND(CONCAT(STR(?study), " is not cited by ", STR(?owner),
-                " (or its finding): the value comes from its own reference") AS ?message)
+                " (or the finding or cargo evidence it belongs to): the value comes from that reference") AS ?message)
   } UNION {
     ?origin mscev:originSource mscev:ReferenceListEntry .
     FILTER NOT EXISTS { ?origin mscev:evidenceQuote ?title ; mscev:citedStudy/dcterms:bibliographicCitation ?entry
