@@ -14,10 +14,10 @@ splits IRIs only at '/', '#' or ':' and so writes obo:MONDO_0005178 where the co
 
 Nanopublications (TriG, N-Quads): one per finding (mscev:Finding, including mscev:Comparison). Its assertion
 graph holds the finding's statements and those of its effect nodes; its provenance graph holds the finding's
-own provenance statements (cited study, statedIn, review section, quote) and the value origins of the finding
-and its effects (values taken from outside the review's body text: mscev:valueOrigin and the origin nodes), plus ``<assertion>
-prov:wasDerivedFrom`` the cited studies and the review; its publication-info graph holds creator, licence and date. Everything that
-is not part of a finding (ontology, imports, references, sources, preparations, ...) is in the named graph
+own provenance statements (cited study, statedIn, review section, quote) and the value origins of the
+finding and its effects (values taken from outside the review's body text: mscev:valueOrigin and the origin
+nodes), plus ``<assertion> prov:wasDerivedFrom`` the cited studies and the review; its publication-info graph
+holds creator, licence and date. Everything that is not part of a finding (ontology, imports, references, sources, preparations, ...) is in the named graph
 BACKGROUND_GRAPH; the default graph is empty. The union of all graphs is the exported graph plus the
 bookkeeping triples, and those are exactly the triples whose subject is a nanopublication or one of its graphs.
 """

@@ -213,10 +213,11 @@ SELECT ?term (MIN(?subject) AS ?user) WHERE {{
 """
 
 
-# A value origin (ontology/README.md, "Value origins") must describe a triple its finding (or effect, or cargo
-# evidence) has, cite a study that statement cites (an effect: its finding), and show where the value is: the title, verbatim from that study's reference-list entry, or the
-# Table 2 row, which cites that study. SHACL Core cannot compare values across two nodes, and SHACL-SPARQL is not
-# compiled by mscev.shacl_sparql, so this one query runs on both validators.
+# A value origin (ontology/README.md, "Value origins") must describe a triple of the node that links to it (a
+# finding, an effect, a cargo evidence, a microRNA), cite a study that node cites (an effect: its finding; a
+# microRNA: a cargo evidence naming it), and show where the value is: the title, verbatim from that study's
+# reference-list entry, or the Table 2 row, which cites that study. SHACL Core cannot compare values across two
+# nodes, and SHACL-SPARQL is not compiled by mscev.shacl_sparql, so this one query runs on both validators.
 ORIGIN_CHECK = """
 PREFIX mscev: <https://w3id.org/mscev/>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -237,11 +238,13 @@ SELECT ?origin ?message WHERE {
     ?origin mscev:originSource mscev:ReferenceListEntry .
     FILTER NOT EXISTS { ?origin mscev:evidenceQuote ?title ; mscev:citedStudy/dcterms:bibliographicCitation ?entry
                         FILTER(CONTAINS(STR(?entry), STR(?title))) }
-    BIND("a value from the reference list needs mscev:evidenceQuote with the title, verbatim from the cited study's reference-list entry" AS ?message)
+    BIND(CONCAT("a value from the reference list needs mscev:evidenceQuote with the title, verbatim from the ",
+                "cited study's reference-list entry") AS ?message)
   } UNION {
     ?origin mscev:originSource mscev:ReviewTable2 .
     FILTER NOT EXISTS { ?origin mscev:originRow ?row ; mscev:citedStudy ?study . ?row mscev:citedStudy ?study }
-    BIND("a value from Table 2 needs mscev:originRow, the Table 2 row (table:table2-rowN) that cites the finding's study" AS ?message)
+    BIND(CONCAT("a value from Table 2 needs mscev:originRow, the Table 2 row (table:table2-rowN) that cites ",
+                "the finding's study") AS ?message)
   }
 }
 """

@@ -153,15 +153,18 @@ class Pages:
             facts = {q.predicate: q.object for q in self.store.quads_for_pattern(link.object, None, None)}
             if ORIGIN_PROPERTY not in facts or ORIGIN_VALUE not in facts:
                 continue
-            row = facts.get(ORIGIN_ROW)
-            location = next((q.object.value for q in self.store.quads_for_pattern(row, TABLE_LOCATION, None)), None) \
-                if row is not None else None
-            number = next((q.object.value for q in self.store.quads_for_pattern(facts.get(CITED_STUDY), REFERENCE_NUMBER,
-                                                                                  None)), "?") \
-                if CITED_STUDY in facts else "?"
-            where = f"from {location}" if location else f"from the title of ref {number} in the reference list"
+            if ORIGIN_ROW in facts:
+                where = f"from {self._value(facts[ORIGIN_ROW], TABLE_LOCATION, 'Table 2')}"
+            else:
+                where = f"from the title of ref {self._value(facts.get(CITED_STUDY), REFERENCE_NUMBER, '?')} in the reference list"
             origins[(facts[ORIGIN_PROPERTY], facts[ORIGIN_VALUE])] = (where, href(link.object.value))
         return origins
+
+    def _value(self, node, predicate: ox.NamedNode, default: str) -> str:
+        """One value of ``predicate`` on ``node`` as text, or ``default``."""
+        if node is None:
+            return default
+        return next((q.object.value for q in self.store.quads_for_pattern(node, predicate, None)), default)
 
     def _facts(self, statements, nest: bool, origins: dict | None = None) -> list[Fact]:
         by_predicate: dict[ox.NamedNode, list[Term]] = {}
