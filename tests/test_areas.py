@@ -30,7 +30,9 @@ SELECT DISTINCT ?condition ?area WHERE {{
 FINDING_CONDITIONS = f"""PREFIX mscev: <{MSCEV}>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT DISTINCT ?finding ?condition WHERE {{
-  GRAPH <{MSCEV}data/graph/asserted> {{ ?finding a ?type ; mscev:condition ?condition ; mscev:vesicle ?vesicles }}
+  VALUES ?curated {{ <{MSCEV}data/graph/asserted> <{MSCEV}data/graph/not-from-body-text> }}
+  GRAPH <{MSCEV}data/graph/asserted> {{ ?finding a ?type ; mscev:vesicle ?vesicles }}
+  GRAPH ?curated {{ ?finding mscev:condition ?condition }}
   ?type rdfs:subClassOf* mscev:Finding .
 }}"""
 

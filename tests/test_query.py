@@ -35,7 +35,7 @@ EXPECTED = Path(__file__).parent / "expected" / "queries"
 CASES = json.loads((FIXTURES / "query-params.json").read_text(encoding="utf-8"))
 RUNS = {**{name: (name, {}) for name in QUERIES}, **{case: (c["query"], c["params"]) for case, c in CASES.items()}}
 FINDINGS_COLUMNS = ["finding", "refs", "section", "source", "species", "ev_type", "modification", "formulation",
-                    "route", "condition", "model", "outcome", "effects", "cargo", "targets", "quote"]
+                    "route", "condition", "model", "outcome", "effects", "cargo", "targets", "quote", "not_from_body_text"]
 HOSTILE = ['"', "'", '\\', '"}', "} UNION { ?s ?p ?o }", '") } UNION { ?finding ?p ?o } #', "x\n}\nSELECT * WHERE {",
            "'; DROP ALL; '", "{{ }}", "\u0000", "\"\"\"", "macrophage\" || true || \""]
 AGGREGATE = re.compile(r'GROUP_CONCAT\(.*?separator\s*=\s*"([^"]*)"\s*\)\s*AS\s+\?(\w+)', re.S)

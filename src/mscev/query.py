@@ -41,6 +41,18 @@ CURIE_LIKE = re.compile(r"[A-Za-z][\w.-]*:\S*")
 STORE_DIR = "store"
 ASSERTED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/asserted")
 INFERRED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/inferred")
+# The asserted values that do not come from the review's body text (a value of a finding, effect or cargo evidence
+# with a mscev:valueOrigin: a reference title, a Table 2 row) are kept in a graph of their own, so a query can
+# leave them out.
+NOT_FROM_BODY_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/not-from-body-text")
+SEPARATE_NOT_FROM_BODY = f"""
+DELETE {{ GRAPH {ASSERTED_GRAPH} {{ ?owner ?property ?value }} }}
+INSERT {{ GRAPH {NOT_FROM_BODY_GRAPH} {{ ?owner ?property ?value }} }}
+WHERE {{ GRAPH {ASSERTED_GRAPH} {{
+  ?owner <https://w3id.org/mscev/valueOrigin> ?origin .
+  ?origin <https://w3id.org/mscev/originProperty> ?property ; <https://w3id.org/mscev/originValue> ?value .
+  ?owner ?property ?value }} }}
+"""
 ALL_LABELS_QUERY = ("SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
                     "FILTER(isIRI(?term)) }")
 # SPARQL tokens, enough to find braces outside strings, IRIs and comments (an IRI cannot hold braces or spaces).
@@ -281,18 +293,33 @@ def resolve_iri(text: str, store: ox.Store, refuse) -> ox.NamedNode:
     refuse("not an IRI, a CURIE with a known prefix or the label of a term in the graph." + hint)
 
 
+def separate_values_not_from_body(store: ox.Store) -> None:
+    """Move the asserted values with a non-body origin into NOT_FROM_BODY_GRAPH (the build does it once)."""
+    store.update(SEPARATE_NOT_FROM_BODY)
+
+
+def query_graphs(inferred: bool = True, body_text_only: bool = False) -> dict:
+    """The store's graphs a query reads: asserted, inferred unless ``inferred=False``, and the values that are not
+    from the review's body text unless ``body_text_only``."""
+    if inferred and not body_text_only:
+        return {"use_default_graph_as_union": True}
+    graphs = [ASSERTED_GRAPH, *([INFERRED_GRAPH] if inferred else []), *([] if body_text_only else [NOT_FROM_BODY_GRAPH])]
+    return {"default_graph": graphs}
+
+
 def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, build_dir: Path = DEFAULT_BUILD_DIR,
-              store: ox.Store | None = None, inferred: bool = True):
+              store: ox.Store | None = None, inferred: bool = True, body_text_only: bool = False):
     """Run a stored query (by name, as an .rq file or already read) with parameters; returns pyoxigraph results.
 
-    The store keeps asserted and inferred triples in two named graphs; a query sees both by default,
-    or only the asserted ones with ``inferred=False``.
+    The store keeps asserted and inferred triples in named graphs; a query sees both by default, or only the
+    asserted ones with ``inferred=False``. ``body_text_only=True`` leaves out the values a finding takes from
+    outside the review's body text (reference titles, Table 2 rows: see ontology/README.md, "Value origins").
     """
     if not isinstance(query, StoredQuery):
         query = find_query(query)
     store = store or open_store(build_dir)
     bindings = bind_parameters(query, params or {}, store)
-    graphs = {"use_default_graph_as_union": True} if inferred else {"default_graph": ASSERTED_GRAPH}
+    graphs = query_graphs(inferred, body_text_only)
     text = with_values(query.text, list(bindings), [tuple(bindings.values())])
     try:
         return store.query(text, prefixes=prefix_map(), **graphs)

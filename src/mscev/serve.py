@@ -49,7 +49,7 @@ WEB_DIR = Path(__file__).parent / "web"
 WEB_QUERIES = WEB_DIR / "queries"
 SERVICE_DESCRIPTION = WEB_DIR / "service-description.ttl"
 ONTOLOGY_FILES = {ONTOLOGY_IRI: ONTOLOGY_FILE, EXTERNAL_ONTOLOGY_IRI: EXTERNAL_FILE}
-RESERVED_PARAMETERS = ("format", "inferred")  # /queries/NAME options, never query parameters
+RESERVED_PARAMETERS = ("format", "inferred", "body-text-only")  # /queries/NAME options, never query parameters
 HTML_ROWS = 1000  # rows shown on a page; downloads get up to the server's row cap
 MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condition"
 # the heat map's rows: conditions as reported, or the organ or system areas they roll up to
@@ -346,6 +346,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         format: Annotated[str | None, Query(description="Overrides Accept: json, xml, csv, tsv (or ttl, nt, "
                                                         "jsonld for a CONSTRUCT query).")] = None,
         inferred: Annotated[bool, Query(description="false: asserted triples only.")] = True,
+        body_text_only: Annotated[bool, Query(alias="body-text-only", description=(
+            "true: leave out the values a finding takes from outside the review's body text (reference titles, "
+            "Table 2 rows), as `mscev query --body-text-only`."))] = False,
     ):
         queries = site.queries()
         if name not in queries:
@@ -357,13 +360,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not known_format(format):
             return site.error(request, 400, f"format={format!r}: {FORMAT_CHOICES}")
         if not format and negotiate(accept, [*ALL_TYPES, HTML]) == HTML:
-            answer = await site.run(Job(stored, values, inferred=inferred, page_rows=HTML_ROWS))
+            answer = await site.run(Job(stored, values, inferred=inferred, body_text_only=body_text_only,
+                                        page_rows=HTML_ROWS))
             rows = site.table(answer) if answer.ok else None
             form = {p.name: values.get(p.name, p.default or "") for p in stored.parameters}
-            downloads = _downloads(f"/queries/{name}", {**values, **({} if inferred else {"inferred": "false"})})
+            options = {**({} if inferred else {"inferred": "false"}), **({"body-text-only": "true"} if body_text_only else {})}
+            downloads = _downloads(f"/queries/{name}", {**values, **options})
             return site.page(request, "query.html", answer.status, query=stored, answer=answer, table=rows,
-                             form=form, inferred=inferred, downloads=downloads)
-        job = Job(stored, values, results_type(accept, format), graph_type(accept, format), inferred=inferred)
+                             form=form, inferred=inferred, body_text_only=body_text_only, downloads=downloads)
+        job = Job(stored, values, results_type(accept, format), graph_type(accept, format), inferred=inferred,
+                  body_text_only=body_text_only)
         if job.results_type is None and job.graph_type is None:
             return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
         answer = await site.run(job)

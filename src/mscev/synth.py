@@ -49,7 +49,7 @@ WORDS = ("vesicles", "exosomes", "from", "the", "treated", "model", "reduced", "
 BREAKS = {
     "no-cited-study": [("sh:MinCountConstraintComponent", "mscev:citedStudy")],
     "two-outcomes": [("sh:MaxCountConstraintComponent", "mscev:outcome")],
-    "condition-not-disease": [("sh:PatternConstraintComponent", "mscev:condition")],
+    "condition-not-disease": [("sh:OrConstraintComponent", "mscev:condition")],
     "route-literal": [("sh:NodeKindConstraintComponent", "mscev:route"), ("sh:PatternConstraintComponent", "mscev:route")],
     "bad-study-model": [("sh:InConstraintComponent", "mscev:studyModel")],
     "vesicle-not-preparation": [("sh:ClassConstraintComponent", "mscev:vesicle")],
@@ -112,6 +112,7 @@ class _Corpus:
         self.total = findings
         self.rng = random.Random(seed)
         self.breaker = random.Random(f"{seed}-broken")
+        self.origins = random.Random(f"{seed}-origins")  # its own stream: corpora without origins stay as they were
         self.to_break = set(self.breaker.sample(range(findings), round(findings * broken)))
         self.expected: list[tuple[str, str, str]] = []
         self.counts: dict[str, int] = {}
@@ -329,8 +330,13 @@ class _Corpus:
         if kind != "no-condition":
             lines.append(f"    mscev:condition {condition} ;")
         lines.append(f"    mscev:studyModel {'mscev:Beneficial' if kind == 'bad-study-model' else model} ;")
+        origin = None
         if model == "mscev:AnimalModel" and rng.random() < 0.5:
-            lines.append(f"    mscev:modelOrganism {rng.choice(TAXA[1:])[0]} ;")
+            organism = rng.choice(TAXA[1:])[0]
+            lines.append(f"    mscev:modelOrganism {organism} ;")
+            if kind is None and self.origins.random() < 0.2:  # the species from the study's title, as for ref 31
+                origin = self._value_origin(finding, ref, organism)
+                lines.append(f"    mscev:valueOrigin {origin.split(' ', 1)[0]} ;")
         if kind == "route-literal":
             route = '"intravenous"'
         if route:
@@ -354,10 +360,22 @@ class _Corpus:
         if kind != "no-effect":
             for effect in effects:
                 lines.append(self._effect(effect))
+        if origin:
+            lines.append(origin)
         self.count("comparisons" if comparison else "findings (not comparisons)")
         self.count("cell-level findings", 1 if cell_level and kind != "no-subject" else 0)
         self.count("effects", 0 if kind == "no-effect" else len(effects))
         return "\n".join(lines)
+
+    def _value_origin(self, finding: str, ref: str, organism: str) -> str:
+        """A model organism taken from the cited study's title (its reference-list entry names it 'Study N')."""
+        self.count("value origins")
+        number = ref.rsplit("-", 1)[1]
+        return (f"origin:{finding.split(':', 1)[1]}-model-organism a mscev:ValueOrigin ;\n"
+                f'    rdfs:label "model organism of {finding}: from the title of study {number}" ;\n'
+                f"    mscev:originProperty mscev:modelOrganism ;\n    mscev:originValue {organism} ;\n"
+                f"    mscev:originSource mscev:ReferenceListEntry ;\n    mscev:citedStudy {ref} ;\n"
+                f'    mscev:evidenceQuote "Study {number}" .\n')
 
     def _effect(self, effect: str) -> str:
         rng = self.rng
