@@ -33,6 +33,7 @@ GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsil
          "π": "pi", "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi",
          "ψ": "psi", "ω": "omega"}
 NOT_LETTERS = re.compile(r"[\W_]+")
+PLURAL_MIN = 3  # a final 's' is dropped from longer folded names only: "ROS" stays, "MSCs" is "MSC"
 PREFIX_LINE = re.compile(r"^\s*PREFIX\s+[\w.-]*:\s*<[^>]*>\s*$", re.I | re.M)
 SUGGESTIONS = 5
 CLOSE_ENOUGH = 0.6  # difflib ratio of folded names below which a term is not suggested
@@ -45,16 +46,16 @@ NAMES_QUERY = """SELECT ?term ?name ?label WHERE {{
 
 
 def fold(name: str) -> str:
-    """The form in which names are compared: case, punctuation, spaces and Greek spelling ignored.
+    """The form in which names are compared: case, punctuation, spaces, Greek spelling and a plural 's' ignored.
 
     >>> fold("TNF-α") == fold("TNF-alpha") == fold("tnf alpha")
     True
-    >>> fold("Wharton’s Jelly MSCs")
-    'whartonsjellymscs'
+    >>> fold("Wharton’s Jelly MSCs") == fold("Whartons jelly MSC")
+    True
     """
     folded = unicodedata.normalize("NFKC", name).casefold()
-    folded = "".join(GREEK.get(character, character) for character in folded)
-    return NOT_LETTERS.sub("", folded)
+    folded = NOT_LETTERS.sub("", "".join(GREEK.get(character, character) for character in folded))
+    return folded[:-1] if len(folded) > PLURAL_MIN and folded.endswith("s") else folded
 
 
 @dataclass(frozen=True)
