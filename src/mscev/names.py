@@ -168,7 +168,7 @@ def resolve_name(text: str, store, kinds: tuple[str, ...] = ()) -> str:
     what = kinds_phrase(kinds)
     article = "an" if what[0] in "aeiou" else "a"
     if found:
-        raise MscevError(f"'{text}' names several {kinds_phrase(kinds, plural=True)}: "
+        raise MscevError(f"'{text}' is ambiguous: it names several {kinds_phrase(kinds, plural=True)}: "
                          f"{'; '.join(t.describe() for t in found)}. Give the CURIE of the one you mean.")
     elsewhere = NameIndex.of(store).exact(text) if kinds else []
     why = (f"'{text}' names {'; '.join(t.describe() for t in elsewhere)}, which is not {article} {what}." if elsewhere else

@@ -1,4 +1,6 @@
-"""Validate stage: SHACL shapes (pySHACL) plus the check that every reused external term is declared.
+"""Validate stage: SHACL shapes (pySHACL) plus two rules SHACL targets cannot say for the whole graph: every reused
+external term is declared, and no text carries a language tag (the project's one policy for labels, synonyms,
+definitions and quotes: plain strings, so that rdfs:label "harmful" matches; see ontology/README.md).
 
 Violations fail the build; warnings are reported. Validation runs without RDFS inference, against the
 merged graph that already holds the class hierarchy, because RDFS inference would type every value of a
@@ -23,6 +25,7 @@ from mscev.paths import SHAPES_FILE
 SH = Namespace("http://www.w3.org/ns/shacl#")
 EXTERNAL_NAMESPACES = ("http://purl.obolibrary.org/obo/", "https://identifiers.org/")
 DECLARED_TERM = MSCEV.DeclaredExternalTermConstraint
+PLAIN_TEXT = MSCEV.PlainTextConstraint
 
 
 @dataclass(frozen=True, order=True)
@@ -74,6 +77,8 @@ def validate(loaded: LoadedGraph, shapes_file: Path = SHAPES_FILE) -> Validation
     report_node = next(results_graph.subjects(RDF.type, SH.ValidationReport))
     for term in undeclared_external_terms(loaded.graph):
         _add_undeclared_result(results_graph, report_node, min(loaded.graph.subjects(None, term), default=term), term)
+    for subject, predicate, text in language_tagged_text(loaded.graph):
+        _add_tagged_result(results_graph, report_node, subject, predicate, text)
     return _report(results_graph, report_node, loaded.origin_of, shapes)
 
 
@@ -101,6 +106,9 @@ def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> Vali
         user = row["user"] if row["user"] is not None else row["term"]
         _add_undeclared_result(results_graph, report_node, to_rdflib(user), to_rdflib(row["term"]))
         focus_nodes.add(user)
+    for row in loaded.store.query(TAGGED_TEXT, default_graph=loaded.graph):
+        _add_tagged_result(results_graph, report_node, *(to_rdflib(row[name]) for name in ("s", "p", "o")))
+        focus_nodes.add(row["s"])
     origins = loaded.origins(focus_nodes)
     return _report(results_graph, report_node, lambda node: origins.get(_oxigraph(node), "-"), shapes)
 
@@ -124,6 +132,19 @@ def _add_undeclared_result(results: Graph, report, user, term: URIRef) -> None:
     _add_result(results, report, user, SH.Violation, DECLARED_TERM, Literal(
         f"{curie(term)} is not declared: verify it in its ontology's own file and add it to ontology/imports/terms.tsv, "
         "then run `mscev update-imports`."), term)
+
+
+def language_tagged_text(graph: Graph) -> list[tuple]:
+    """(subject, predicate, literal) of every literal with a language tag: the policy is plain strings."""
+    return sorted((s, p, o) for s, p, o in graph if isinstance(o, Literal) and o.language)
+
+
+def _add_tagged_result(results: Graph, report, subject, predicate, text: Literal) -> None:
+    node = _add_result(results, report, subject, SH.Violation, PLAIN_TEXT, Literal(
+        f"Write {curie(str(predicate))} as a plain string, without the language tag @{text.language}: labels, "
+        "synonyms, definitions and quotes are plain strings throughout (ontology/README.md, Names and synonyms)."),
+        text)
+    results.add((node, SH.resultPath, predicate))
 
 
 def _add_result(results: Graph, report, focus, severity, constraint, message, value) -> BNode:
@@ -203,6 +224,9 @@ SELECT ?term (MIN(?subject) AS ?user) WHERE {{
   MINUS {{ ?term <{RDFS.label}> ?label }}
 }} GROUP BY ?term
 """
+
+
+TAGGED_TEXT = 'SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && LANG(?o) != "") }'
 
 
 def _oxigraph(node):
