@@ -141,7 +141,7 @@ def language_tagged_text(graph: Graph) -> list[tuple]:
 
 def _add_tagged_result(results: Graph, report, subject, predicate, text: Literal) -> None:
     node = _add_result(results, report, subject, SH.Violation, PLAIN_TEXT, Literal(
-        f"Write {curie(str(predicate))} as a plain string, without the language tag @{text.language}: labels, "
+        f"Write {curie(str(predicate))} as a plain string, without the language tag @{text.language.lower()}: labels, "
         "synonyms, definitions and quotes are plain strings throughout (ontology/README.md, Names and synonyms)."),
         text)
     results.add((node, SH.resultPath, predicate))
