@@ -108,6 +108,21 @@ def test_suggestions_are_terms_of_the_parameters_kind_only(store):
     assert not any(c.startswith(("finding:", "NCBITaxon:")) for c in suggested)
 
 
+@pytest.mark.parametrize("name, kinds, expected", [
+    ("insulin secreting cell", (), "CL:0000168"),  # a label here, an exact synonym of CL:0000169 in CL
+    ("menstrual blood MSC", ("source",), "mscev:MenstrualBloodMSC"),  # folds like the population's label
+    ("menstrual blood MSCs", ("source",), "cell:menstrual-msc"),
+    ("COVID-19", (), "MONDO:0100096"),  # the disease's label, an exact synonym of the virus in NCBITaxon
+])
+def test_a_label_written_as_typed_wins_over_names_that_only_fold_alike(name, kinds, expected, store):
+    assert curie(resolve_name(name, store, kinds)) == expected
+
+
+def test_names_shared_by_labels_alike_stay_ambiguous(store):
+    with pytest.raises(MscevError, match=r"is ambiguous: .*ref:45.*ref:51"):
+        resolve_name("Xu et al. 2019", store)
+
+
 def test_a_name_of_another_kind_is_refused_with_what_it_names(store):
     with pytest.raises(MscevError, match=r"'macrophage' names macrophage \(CL:0000235.*which is not a condition"):
         resolve_name("macrophage", store, ("condition",))

@@ -132,6 +132,16 @@ class NameIndex:
         """The terms one of whose names folds to the same as ``text``."""
         return sorted((self.terms[iri] for iri in self.by_name.get(fold(text), ())), key=lambda t: t.iri)
 
+    def named(self, text: str) -> list[Named]:
+        """The terms ``text`` names: when several names fold alike, a label written as ``text`` (ignoring case) wins,
+        then a label over a synonym ("insulin secreting cell" is one cell type's label, another's synonym)."""
+        found = self.exact(text)
+        for preferred in (lambda t: t.label.casefold() == text.strip().casefold(),
+                          lambda t: fold(t.label) == fold(text)):
+            if len(found) > 1 and sum(map(preferred, found)) == 1:
+                return [t for t in found if preferred(t)]
+        return found
+
     def closest(self, text: str, limit: int = SUGGESTIONS) -> list[Named]:
         """The terms whose names come closest to ``text`` (containing it, or alike by difflib's ratio)."""
         wanted = fold(text)
@@ -162,7 +172,7 @@ def resolve_name(text: str, store, kinds: tuple[str, ...] = ()) -> str:
     """The IRI of the one term of ``kinds`` (any term when empty) that ``text`` names, by label or synonym;
     otherwise MscevError saying why, with the closest terms of those kinds."""
     index = NameIndex.of(store, kinds)
-    found = index.exact(text)
+    found = index.named(text)
     if len(found) == 1:
         return found[0].iri
     what = kinds_phrase(kinds)
