@@ -13,7 +13,7 @@ from mscev.imports import FROM_REVIEW, read_synonyms, read_terms
 from mscev.names import NameIndex, fold, resolve_name
 from mscev.namespaces import curie, expand
 from mscev.paths import SYNONYMS_FILE, source_files
-from mscev.query import open_store, run_query, stored_queries
+from mscev.query import open_store, read_query, run_query, stored_queries
 from mscev.serve import Settings, create_app
 
 # The examples: the name as a reader types it, the query and parameter it goes to, the term it names.
@@ -147,6 +147,15 @@ def test_every_iri_parameter_of_the_stored_queries_declares_its_kind():
         for parameter in query.parameters:
             if parameter.type == "iri":
                 assert parameter.kinds, f"{query.path}: declare the kind of term {parameter.name} expects"
+
+
+@pytest.mark.parametrize("line, why", [("#+ param: x iri(nosuchkind) — a thing", "no kind of term named 'nosuchkind'"),
+                                       ("#+ param: x literal(condition) — a thing", "only an iri parameter takes a kind")])
+def test_a_wrong_kind_in_a_query_header_names_the_file_and_line(line, why, tmp_path):
+    path = tmp_path / "q.rq"
+    path.write_text(f"#+ summary: a question\n{line}\nSELECT ?x WHERE {{ ?x ?p ?o }}\n", encoding="utf-8")
+    with pytest.raises(MscevError, match=rf"{re.escape(str(path))}:2: .*{why}"):
+        read_query(path)
 
 
 # ---------------------------------------------------------------- the synonym list

@@ -37,7 +37,8 @@ PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*)$")
-PARAM = re.compile(r'^(?P<name>\w+)\s+(?P<type>\w+)(?:\((?P<kinds>[\w|-]+)\))?(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
+PARAM = re.compile(r"^(?P<name>\w+)\s+(?P<type>\w+)(?:\((?P<kinds>[\w|-]+)\))?"
+                   r'(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
                    r"\s*(?:(?:—|--?)\s*(?P<description>.*))?$")
 INTEGER = re.compile(r"[+-]?\d+", re.ASCII)  # ASCII: other scripts' digits are no xsd:integer
 DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
@@ -101,7 +102,7 @@ def read_query(path: Path) -> StoredQuery:
         elif key == "param":
             param = PARAM.match(value)
             if not param or param["type"] not in PARAM_TYPES:
-                raise MscevError(f"{path}:{line_no}: a parameter line reads '#+ param: NAME TYPE [= DEFAULT] — "
+                raise MscevError(f"{path}:{line_no}: a parameter line reads '#+ param: NAME TYPE[(KIND)] [= DEFAULT] — "
                                  f"description' with TYPE one of {', '.join(PARAM_TYPES)}")
             if param["kinds"] and param["type"] != "iri":
                 raise MscevError(f"{path}:{line_no}: only an iri parameter takes a kind of term, as in iri(condition)")
