@@ -181,9 +181,11 @@ def resolve_name(text: str, store, kinds: tuple[str, ...] = ()) -> str:
         raise MscevError(f"'{text}' is ambiguous: it names several {kinds_phrase(kinds, plural=True)}: "
                          f"{'; '.join(t.describe() for t in found)}. Give the CURIE of the one you mean.")
     elsewhere = NameIndex.of(store).exact(text) if kinds else []
-    why = (f"'{text}' names {'; '.join(t.describe() for t in elsewhere)}, which is not {article} {what}." if elsewhere else
-           f"no {what} in the graph is named '{text}' (labels and synonyms are compared ignoring case, spaces, "
-           "dashes and the spelling of Greek letters).")
+    if elsewhere:
+        why = f"'{text}' names {'; '.join(t.describe() for t in elsewhere)}, which is not {article} {what}."
+    else:
+        why = (f"no {what} in the graph is named '{text}' (labels and synonyms are compared ignoring case, spaces, "
+               "dashes and the spelling of Greek letters).")
     close = index.closest(text)
     hint = (f" Closest {kinds_phrase(kinds, plural=True)}: {'; '.join(t.describe() for t in close)}." if close
             else " Give a CURIE, or look for a word with `mscev query search --param text=WORD`.")
