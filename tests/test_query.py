@@ -330,10 +330,17 @@ def test_hostile_literals_are_bound_as_terms(store, rdflib_graph):
 
 
 @pytest.mark.parametrize("value", [*HOSTILE, "<http://example.org/a> } UNION { ?s ?p ?o", "finding:x> . ?s ?p <y",
-                                   "http://example.org/a b", "nosuchprefix:thing", "osteoarthritis\" }"])
+                                   "http://example.org/a b", "nosuchprefix:thing"])
 def test_hostile_iri_values_are_refused(value, store):
     with pytest.raises(MscevError, match="--param condition="):
         run_query("sources-by-condition", {"condition": value}, store=store)
+
+
+def test_stray_punctuation_in_a_name_binds_the_term_it_names(store):
+    """Names are compared without punctuation (mscev.names), so 'osteoarthritis" }' names osteoarthritis: the value
+    is bound as that term's IRI, never pasted into the query."""
+    rows = rows_of("sources-by-condition", store, condition='osteoarthritis" }')
+    assert rows and {r["condition"].value for r in rows} == {"http://purl.obolibrary.org/obo/MONDO_0005178"}
 
 
 @pytest.mark.parametrize("kind, raw, expected", [
@@ -355,7 +362,7 @@ def test_values_become_terms_of_the_declared_type(kind, raw, expected, store):
 @pytest.mark.parametrize("kind, raw, why", [
     ("integer", "26 } UNION {", "not an integer"), ("integer", "2.5", "not an integer"),
     ("decimal", "1e3", "not a decimal"), ("decimal", "NaN", "not a decimal"), ("decimal", "150; DROP", "not a decimal"),
-    ("boolean", "yes", "not a boolean"), ("iri", "no such label anywhere", "not an IRI, a CURIE"),
+    ("boolean", "yes", "not a boolean"), ("iri", "no such label anywhere", "no term in the graph is named"),
 ])
 def test_invalid_values_are_refused_clearly(kind, raw, why, store):
     with pytest.raises(MscevError, match=why):
@@ -367,7 +374,7 @@ def test_ambiguous_label_lists_the_curies(store):
         "SELECT ?label WHERE { ?a <http://www.w3.org/2000/01/rdf-schema#label> ?label . "
         "?b <http://www.w3.org/2000/01/rdf-schema#label> ?label . FILTER(isIRI(?a) && isIRI(?b) && ?a != ?b) } LIMIT 1",
         use_default_graph_as_union=True)))["label"].value
-    with pytest.raises(MscevError, match="ambiguous; give one of these CURIEs"):
+    with pytest.raises(MscevError, match="is ambiguous: it names several terms"):
         to_term(Parameter("p", "iri", None, ""), shared, store)
 
 
@@ -463,7 +470,7 @@ def test_command_runs_an_ad_hoc_file_with_a_boolean(built, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["sources-by-condition", "-p", "condition=no such condition"], "not an IRI, a CURIE"),
+    (["sources-by-condition", "-p", "condition=no such condition"], "no condition in the graph is named"),
     (["reference", "-p", "number=twenty-six"], "not an integer"),
     (["reference", "-p", "number"], "write it as key=value"),
     (["evidence", "-p", "colour=red"], "has no parameter colour"),

@@ -568,11 +568,12 @@ def new_finding(number: int, slug: str, section: str, cells: bool, out_file: Pat
 
 @app.command("update-imports")
 def update_imports() -> None:
-    """Regenerate ontology/imports/external.ttl from the term list ontology/imports/terms.tsv."""
+    """Regenerate ontology/imports/external.ttl from the term list ontology/imports/terms.tsv and the synonym list
+    ontology/imports/synonyms.tsv."""
     from mscev.imports import write_imports
 
-    count = write_imports()
-    out().print(f"Wrote ontology/imports/external.ttl with {count} terms.")
+    terms, synonyms = write_imports()
+    out().print(f"Wrote ontology/imports/external.ttl with {terms} terms and {synonyms} synonyms.")
 
 
 def main(argv: list[str] | None = None) -> int:

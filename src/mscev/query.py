@@ -4,7 +4,11 @@ Each stored query declares its question and parameters in its header::
 
     #+ summary: Which conditions were treated with vesicles from a given MSC source?
     #+ tags: source, condition
-    #+ param: source iri = mscev:UmbilicalCordMSC — the MSC source (a source class, tissue or cell population)
+    #+ param: source iri(source) = mscev:UmbilicalCordMSC — the MSC source (a source class, tissue or cell population)
+
+An iri parameter may name the kind of term it expects in brackets, ``iri(condition)`` or ``iri(source|condition)``
+(queries/kinds/NAME.rq lists the terms of each kind): a name is then matched only among terms of that kind, and a
+near miss gets the closest terms of that kind (mscev.names).
 
 Values are turned into RDF terms of the declared type, then bound as a VALUES block placed first in the
 query's WHERE group, written from those terms (N-Triples syntax), never from the user's text. The same block
@@ -25,6 +29,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from mscev.errors import MscevError
+from mscev.names import NameIndex, read_kind, resolve_name
 from mscev.namespaces import curie, expand, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_digests, source_files
 
@@ -32,7 +37,8 @@ PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 HEADER = re.compile(r"^#\+\s*([\w-]+)\s*:\s*(.*)$")
-PARAM = re.compile(r'^(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
+PARAM = re.compile(r"^(?P<name>\w+)\s+(?P<type>\w+)(?:\((?P<kinds>[\w|-]+)\))?"
+                   r'(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
                    r"\s*(?:(?:—|--?)\s*(?P<description>.*))?$")
 INTEGER = re.compile(r"[+-]?\d+", re.ASCII)  # ASCII: other scripts' digits are no xsd:integer
 DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
@@ -53,8 +59,6 @@ WHERE {{ GRAPH {ASSERTED_GRAPH} {{
   ?origin <https://w3id.org/mscev/originProperty> ?property ; <https://w3id.org/mscev/originValue> ?value .
   ?owner ?property ?value }} }}
 """
-ALL_LABELS_QUERY = ("SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
-                    "FILTER(isIRI(?term)) }")
 # SPARQL tokens, enough to find braces outside strings, IRIs and comments (an IRI cannot hold braces or spaces).
 TOKENS = re.compile(r'''
     (?P<comment>\#[^\r\n]*)
@@ -67,8 +71,6 @@ TOKENS = re.compile(r'''
   | (?P<paren>[()])
   | (?P<other>\S)
 ''', re.X | re.S)
-LABEL_QUERY = ("SELECT ?term ?wanted WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
-               "FILTER(isIRI(?term) && LCASE(STR(?label)) = LCASE(STR(?wanted))) }")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Parameter:
     type: str
     default: str | None
     description: str
+    kinds: tuple[str, ...] = ()  # for an iri parameter: the kinds of term it expects (queries/kinds/), any when empty
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,19 @@ def read_query(path: Path) -> StoredQuery:
         elif key == "param":
             param = PARAM.match(value)
             if not param or param["type"] not in PARAM_TYPES:
-                raise MscevError(f"{path}:{line_no}: a parameter line reads '#+ param: NAME TYPE [= DEFAULT] — "
+                raise MscevError(f"{path}:{line_no}: a parameter line reads '#+ param: NAME TYPE[(KIND)] [= DEFAULT] — "
                                  f"description' with TYPE one of {', '.join(PARAM_TYPES)}")
+            if param["kinds"] and param["type"] != "iri":
+                raise MscevError(f"{path}:{line_no}: only an iri parameter takes a kind of term, as in iri(condition)")
             default = param["quoted"] if param["quoted"] is not None else param["default"]
-            parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip()))
+            kinds = tuple(param["kinds"].split("|")) if param["kinds"] else ()
+            for kind in kinds:
+                try:
+                    read_kind(kind)
+                except MscevError as error:
+                    raise MscevError(f"{path}:{line_no}: {error}") from None
+            parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip(),
+                                        kinds))
     return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty, values_from, needs)
 
 
@@ -262,11 +274,12 @@ def to_term(param: Parameter, raw: str, store: ox.Store):
         if text.lower() not in BOOLEANS:
             refuse("not a boolean (true or false)")
         return ox.Literal(BOOLEANS[text.lower()], datatype=ox.NamedNode(XSD + "boolean"))
-    return resolve_iri(text, store, refuse)
+    return resolve_iri(text, store, refuse, param.kinds)
 
 
-def resolve_iri(text: str, store: ox.Store, refuse) -> ox.NamedNode:
-    """A full IRI (bare or in <>), a CURIE with a known prefix, or a label of exactly one term in the graph."""
+def resolve_iri(text: str, store: ox.Store, refuse, kinds: tuple[str, ...] = ()) -> ox.NamedNode:
+    """A full IRI (bare or in <>), a CURIE with a known prefix, or a label or synonym of exactly one term of
+    ``kinds`` in the graph (mscev.names.resolve_name)."""
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
     iri = expand(text)
@@ -277,20 +290,12 @@ def resolve_iri(text: str, store: ox.Store, refuse) -> ox.NamedNode:
             return ox.NamedNode(iri)
         except ValueError as error:
             refuse(f"not a valid IRI ({error})")
-    matches = sorted({row["term"].value for row in store.query(
-        LABEL_QUERY, substitutions={ox.Variable("wanted"): ox.Literal(text)}, use_default_graph_as_union=True)})
-    if len(matches) == 1:
-        return ox.NamedNode(matches[0])
-    if matches:
-        refuse("the label is ambiguous; give one of these CURIEs instead: " + ", ".join(curie(m) for m in matches))
-    if CURIE_LIKE.fullmatch(text):
+    if CURIE_LIKE.fullmatch(text) and not NameIndex.of(store, kinds).exact(text):
         refuse(f"unknown prefix '{text.partition(':')[0]}' (the prefixes are in ontology/prefixes.json)")
-    wanted = text.casefold()
-    close = sorted({f"{row['label'].value} ({curie(row['term'].value)})"
-                    for row in store.query(ALL_LABELS_QUERY, use_default_graph_as_union=True)
-                    if wanted and wanted in row["label"].value.casefold()}, key=lambda hint: (len(hint), hint))
-    hint = f" Labels that contain it: {'; '.join(close[:8])}{' …' if len(close) > 8 else ''}." if close else ""
-    refuse("not an IRI, a CURIE with a known prefix or the label of a term in the graph." + hint)
+    try:
+        return ox.NamedNode(resolve_name(text, store, kinds))
+    except MscevError as error:
+        refuse(str(error))
 
 
 def separate_values_not_from_body(store: ox.Store) -> None:

@@ -392,7 +392,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 context[key] = site.table(answer)
         return site.page(request, "home.html", **context)
 
-    @app.get("/search", response_class=HTMLResponse, tags=["Pages"], summary="Search the labels of the graph")
+    @app.get("/search", response_class=HTMLResponse, tags=["Pages"], summary="Search the labels and synonyms of the graph")
     async def search(request: Request, q: Annotated[str, Query(max_length=200)] = ""):
         results = site.pages.search(q)
         if negotiate(request.headers.get("accept"), [HTML, "application/json"]) == "application/json":
@@ -400,7 +400,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   "types": [t.curie for t in types]} for term, types in results])
         if len(results) == 1 and results[0][0].href and q.strip():
             return RedirectResponse(results[0][0].href, 303)
-        return site.page(request, "search.html", q=q, results=results)
+        closest = site.pages.closest(q) if q.strip() and not results else []
+        return site.page(request, "search.html", q=q, results=results, closest=closest)
 
     async def matrix_data(rows_by: str):
         name = MATRIX_QUERIES[rows_by]

@@ -1,5 +1,7 @@
-"""Validate stage: SHACL shapes (pySHACL) plus two checks across nodes: every reused external term is
-declared, and every value origin describes a value its finding has (ORIGIN_CHECK).
+"""Validate stage: SHACL shapes (pySHACL) plus three rules SHACL targets cannot say for the whole graph: every
+reused external term is declared, every value origin describes a value its finding has (ORIGIN_CHECK), and no text
+carries a language tag (the project's one policy for labels, synonyms, definitions and quotes: plain strings, so
+that rdfs:label "harmful" matches; see ontology/README.md).
 
 Violations fail the build; warnings are reported. Validation runs without RDFS inference, against the
 merged graph that already holds the class hierarchy, because RDFS inference would type every value of a
@@ -25,6 +27,7 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 EXTERNAL_NAMESPACES = ("http://purl.obolibrary.org/obo/", "https://identifiers.org/")
 DECLARED_TERM = MSCEV.DeclaredExternalTermConstraint
 ORIGIN_CONSISTENCY = MSCEV.ValueOriginConsistencyConstraint
+PLAIN_TEXT = MSCEV.PlainTextConstraint
 
 
 @dataclass(frozen=True, order=True)
@@ -84,6 +87,8 @@ def validate(loaded: LoadedGraph, shapes_file: Path = SHAPES_FILE) -> Validation
         _add_undeclared_result(results_graph, report_node, min(loaded.graph.subjects(None, term), default=term), term)
     for row in loaded.graph.query(ORIGIN_CHECK):
         _add_result(results_graph, report_node, row.origin, SH.Violation, ORIGIN_CONSISTENCY, row.message, None)
+    for subject, predicate, text in language_tagged_text(loaded.graph):
+        _add_tagged_result(results_graph, report_node, subject, predicate, text)
     return _report(results_graph, report_node, loaded.origin_of, shapes)
 
 
@@ -115,6 +120,9 @@ def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> Vali
         _add_result(results_graph, report_node, to_rdflib(row["origin"]), SH.Violation, ORIGIN_CONSISTENCY,
                     to_rdflib(row["message"]), None)
         focus_nodes.add(row["origin"])
+    for row in loaded.store.query(TAGGED_TEXT, default_graph=loaded.graph):
+        _add_tagged_result(results_graph, report_node, *(to_rdflib(row[name]) for name in ("s", "p", "o")))
+        focus_nodes.add(row["s"])
     origins = loaded.origins(focus_nodes)
     return _report(results_graph, report_node, lambda node: origins.get(_oxigraph(node), "-"), shapes)
 
@@ -138,6 +146,19 @@ def _add_undeclared_result(results: Graph, report, user, term: URIRef) -> None:
     _add_result(results, report, user, SH.Violation, DECLARED_TERM, Literal(
         f"{curie(term)} is not declared: verify it in its ontology's own file and add it to ontology/imports/terms.tsv, "
         "then run `mscev update-imports`."), term)
+
+
+def language_tagged_text(graph: Graph) -> list[tuple]:
+    """(subject, predicate, literal) of every literal with a language tag: the policy is plain strings."""
+    return sorted((s, p, o) for s, p, o in graph if isinstance(o, Literal) and o.language)
+
+
+def _add_tagged_result(results: Graph, report, subject, predicate, text: Literal) -> None:
+    node = _add_result(results, report, subject, SH.Violation, PLAIN_TEXT, Literal(
+        f"Write {curie(str(predicate))} as a plain string, without the language tag @{text.language.lower()}: labels, "
+        "synonyms, definitions and quotes are plain strings throughout (ontology/README.md, Names and synonyms)."),
+        text)
+    results.add((node, SH.resultPath, predicate))
 
 
 def _add_result(results: Graph, report, focus, severity, constraint, message, value) -> BNode:
@@ -254,6 +275,7 @@ SELECT ?origin ?message WHERE {
   }
 }
 """
+TAGGED_TEXT = 'SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && LANG(?o) != "") }'
 
 
 def _oxigraph(node):

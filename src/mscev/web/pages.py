@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
+from mscev.names import NameIndex, fold
 from mscev.namespaces import NAMESPACES, curie
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH
 
@@ -275,33 +276,42 @@ class Pages:
         variables = [v.value for v in solutions.variables]
         return variables, [[self.term(row[name]) for name in variables] for row in solutions]
 
+    def _names(self) -> NameIndex:
+        """Every labelled term's names (mscev.names), read once: the store does not change while the server runs."""
+        if self._search_index is None:
+            index = NameIndex.of(self.store)
+            self._search_index = index, [(named.iri, name, fold(name)) for named in index.terms.values()
+                                         for name in named.names]
+        return self._search_index[0]
+
     def search(self, text: str) -> list[tuple[Term, list[Term]]]:
-        """Terms whose label contains ``text`` (or whose CURIE or IRI is ``text``), best first, with their types."""
+        """Terms whose label or synonym contains ``text`` as mscev.names compares names (case, punctuation and
+        Greek spelling ignored), or whose CURIE or IRI is ``text``; best first, with their types."""
         wanted = " ".join(text.split()).casefold()
+        folded_wanted = fold(text)
         if not wanted:
             return []
-        if self._search_index is None:
-            self._search_index = sorted({(q.object.value.casefold(), q.subject.value) for q in
-                                         self.store.quads_for_pattern(None, RDFS_LABEL, None)
-                                         if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.Literal)})
+        self._names()
         scored = {}
-        for folded, iri in self._search_index:
-            if wanted == curie(iri).casefold() or wanted == iri.casefold():
-                rank = 0
-            elif wanted not in folded:
-                continue
-            else:
-                rank = 1 if folded == wanted else 2 if folded.startswith(wanted) else 3 \
-                    if re.search(r"\b" + re.escape(wanted), folded) else 4
-            scored[iri] = min(rank, scored.get(iri, 9)), len(folded), folded
+        for iri, name, folded in self._search_index[1]:
+            if wanted in (curie(iri).casefold(), iri.casefold()):
+                scored[iri] = 0, 0, ""
+            elif folded_wanted and folded_wanted in folded:
+                rank = 1 if folded == folded_wanted else 2 if folded.startswith(folded_wanted) else 3 \
+                    if re.search(r"\b" + re.escape(wanted), name.casefold()) else 4
+                scored[iri] = min((rank, len(folded), name.casefold()), scored.get(iri, (9,)))
         best = sorted(scored, key=lambda iri: scored[iri])[:SEARCH_RESULTS]
-        results = []
-        for iri in best:
-            node = ox.NamedNode(iri)
-            types = {q.object.value: q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None, ASSERTED_GRAPH)
-                     if isinstance(q.object, ox.NamedNode) and q.object.value != OWL + "NamedIndividual"}
-            results.append((self.term(node), [self.term(t) for t in types.values()]))
-        return results
+        return [self._with_types(iri) for iri in best]
+
+    def closest(self, text: str) -> list[tuple[Term, list[Term]]]:
+        """The terms whose names come closest to ``text``, for a search that found nothing."""
+        return [self._with_types(named.iri) for named in self._names().closest(text)]
+
+    def _with_types(self, iri: str) -> tuple[Term, list[Term]]:
+        node = ox.NamedNode(iri)
+        types = {q.object.value: q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None, ASSERTED_GRAPH)
+                 if isinstance(q.object, ox.NamedNode) and q.object.value != OWL + "NamedIndividual"}
+        return self.term(node), [self.term(t) for t in types.values()]
 
 
 def _readable_curie(short: str) -> str:
