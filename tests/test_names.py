@@ -58,7 +58,7 @@ def test_fold_ignores_case_punctuation_greek_spelling_and_plural():
 
 @pytest.mark.parametrize("name, query, parameter, expected", EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_the_reviews_names_resolve_on_the_command_line(name, query, parameter, expected, built, capsys):
-    assert main(["query", query, "-p", f"{parameter}={name}", "--format", "tsv", "--build", str(built.out)]) == 0
+    assert main(["query", query, "-p", f"{parameter}={name}", "--format", "srtsv", "--build", str(built.out)]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     assert rows and all(row.split("\t")[0] == f"<{expand(expected)}>" for row in rows)
 
