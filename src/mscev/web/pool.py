@@ -53,6 +53,7 @@ class Job:
     named_graphs: tuple[str, ...] = ()
     inferred: bool = True
     page_rows: int | None = None
+    base_iri: str | None = None  # relative IRIs in a free query resolve against the endpoint's URL (protocol)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def _evaluate(store: ox.Store, job: Job):
                   "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs] or None}
     else:
         graphs = {"use_default_graph_as_union": True}
-    return store.query(job.query, **graphs)
+    return store.query(job.query, base_iri=job.base_iri, **graphs)
 
 
 def execute(store: ox.Store, job: Job, max_rows: int) -> Answer:
