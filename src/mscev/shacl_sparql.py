@@ -10,9 +10,9 @@ Supported: the four targets (sh:targetClass with SHACL instances, subclasses inc
 sh:targetSubjectsOf, sh:targetObjectsOf) and implicit class targets, on node shapes and on property shapes;
 sh:deactivated; paths that are a predicate or an sh:inversePath; minCount, maxCount, class, in, hasValue,
 pattern (with flags), datatype (with the lexical form checked for the XSD types SPARQL can cast to),
-nodeKind, minLength, maxLength, the four range bounds, qualifiedValueShape with qualifiedMinCount or
-qualifiedMaxCount, and sh:or of shapes that can be tested positively (a value or class that must be
-present). Anything else in the sh: namespace (and any SHACL-SPARQL constraint component) stops with an error
+nodeKind, minLength, maxLength, the four range bounds, languageIn, uniqueLang, equals, disjoint, lessThan,
+lessThanOrEquals, qualifiedValueShape with qualifiedMinCount or qualifiedMaxCount, and sh:or of shapes that
+can be tested positively (a value or class that must be present). Anything else in the sh: namespace (and any SHACL-SPARQL constraint component) stops with an error
 naming the shape and the construct, so no rule is ever silently skipped; the W3C SHACL core suite
 (tests/test_w3c_shacl.py) checks both the answers and the refusals.
 """
@@ -55,7 +55,10 @@ NOT_CONSTRAINTS = {SH.path, SH.property, SH.message, SH.severity, SH.name, SH.de
 CLASSES = (URIRef("http://www.w3.org/2000/01/rdf-schema#Class"), URIRef("http://www.w3.org/2002/07/owl#Class"))
 # pySHACL names the offending value (sh:value) for these components only.
 WITH_VALUE = {"Class", "Datatype", "NodeKind", "In", "Pattern", "MinLength", "MaxLength", "MinInclusive",
-              "MaxInclusive", "MinExclusive", "MaxExclusive", "Or"}
+              "MaxInclusive", "MinExclusive", "MaxExclusive", "Or", "LanguageIn", "Equals", "Disjoint", "LessThan",
+              "LessThanOrEquals"}
+# sh:lessThan and sh:lessThanOrEquals: a value must compare so with every value of the other property.
+ORDERS = {SH.lessThan: "<", SH.lessThanOrEquals: "<="}
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,8 @@ class _Compiler:
         if name == "qualifiedValueShape" and path:
             return self.qualified(node, param, shape, target, scan, path)
         values = f"{scan} ?focus {path} ?value ." if path else f"{target} BIND(?focus AS ?value)"
+        if name in ("equals", "disjoint", "uniqueLang") or key in ORDERS:
+            return self.pair(name, key, param, shape, target, scan, path)
         if name == "or":
             members = list(Collection(self.shapes, param))
             if path:
@@ -223,13 +228,42 @@ class _Compiler:
                 return "Or", f"SELECT DISTINCT ?focus ?value WHERE {{ {values} MINUS {{ {conforming} }} }}", True
             minus = " ".join(f"MINUS {{ {self.focus_test(m, shape, target)} }}" for m in members)
             return "Or", f"SELECT DISTINCT ?focus ?value WHERE {{ {values} {minus} }}", False
-        if name in ("class", "in", "pattern", "datatype", "nodeKind") or key in BOUNDS or key in LENGTHS:
+        if name in ("class", "in", "pattern", "datatype", "nodeKind", "languageIn") or key in BOUNDS or key in LENGTHS:
             test = self.value_test_of(key, param, node, shape, "?value")
             negated = f"MINUS {{ {test} }}" if key == SH["class"] else f"FILTER(!({test}))"
             return (name[0].upper() + name[1:], f"SELECT DISTINCT ?focus ?value WHERE {{ {values} {negated} }}",
                     path is not None)
         raise MscevError(f"{shape}: the fast SHACL engine does not support {curie(str(key))} here; "
                          "validate with the reference engine (pyshacl) or extend mscev.shacl_sparql")
+
+    def pair(self, name: str, key, param, shape: str, target: str, scan: str, path: str | None) -> tuple[str, str, bool]:
+        """sh:equals, sh:disjoint, sh:lessThan(OrEquals): the values against another property's values;
+        sh:uniqueLang: the values against each other. One result per offending value (per pair for the
+        orders, per duplicated language for sh:uniqueLang)."""
+        component = name[0].upper() + name[1:]
+        if name == "uniqueLang":
+            if path is None:
+                raise MscevError(f"{shape}: sh:uniqueLang belongs on a property shape")
+            if not (isinstance(param, Literal) and param.datatype == XSD.boolean and str(param) == "true"):
+                return component, "SELECT ?focus WHERE { FILTER(false) }", False  # only true activates it
+            return component, (f"SELECT DISTINCT ?focus ?language WHERE {{ {scan} ?focus {path} ?a . ?focus {path} ?b . "
+                               "FILTER(!sameTerm(?a, ?b) && lang(?a) != \"\" && LCASE(lang(?a)) = LCASE(lang(?b))) "
+                               "BIND(LCASE(lang(?a)) AS ?language) }"), True
+        other = _iri(param)
+        values = f"?focus {path} ?value ." if path else "BIND(?focus AS ?value)"
+        if key in ORDERS:
+            if path is None:
+                raise MscevError(f"{shape}: {curie(str(key))} belongs on a property shape")
+            return component, (f"SELECT ?focus ?value WHERE {{ {scan} {values} ?focus {other} ?other . "
+                               f"FILTER(!COALESCE(?value {ORDERS[key]} ?other, false)) }}"), path is not None
+        if name == "disjoint":
+            return component, f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {values} ?focus {other} ?value }}", False
+        if path is None:  # the focus node is the one value
+            return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {{ {target} ?focus {other} ?value "
+                               f"FILTER(!sameTerm(?value, ?focus)) }} UNION {{ {target} FILTER NOT EXISTS "
+                               f"{{ ?focus {other} ?focus }} BIND(?focus AS ?value) }} }}"), False
+        return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {{ {values} MINUS {{ ?focus {other} ?value }} }} "
+                           f"UNION {{ ?focus {other} ?value MINUS {{ {values} }} }} }}"), False
 
     def min_count(self, target: str, path: str, count: int) -> str:
         if count == 1:
@@ -296,6 +330,9 @@ class _Compiler:
             return f"COALESCE({var} {BOUNDS[key]} {_term(param)}, false)"
         if key in LENGTHS:
             return f"!isBlank({var}) && !(STRLEN(STR({var})) {LENGTHS[key]} {int(param)})"
+        if key == SH.languageIn:
+            ranges = " || ".join(f"langMatches(lang({var}), {_string(str(r))})" for r in Collection(self.shapes, param))
+            return f"COALESCE(isLiteral({var}) && ({ranges or 'false'}), false)"
         raise MscevError(f"{shape}: the fast SHACL engine does not support {curie(str(key))} in a value test")
 
     def datatype_test(self, datatype, shape: str, var: str) -> str:
