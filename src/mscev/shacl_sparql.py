@@ -12,9 +12,10 @@ sh:deactivated; paths that are a predicate or an sh:inversePath; minCount, maxCo
 pattern (with flags), datatype (with the lexical form checked for the XSD types SPARQL can cast to),
 nodeKind, minLength, maxLength, the four range bounds, languageIn, uniqueLang, equals, disjoint, lessThan,
 lessThanOrEquals, qualifiedValueShape with qualifiedMinCount or qualifiedMaxCount, and sh:or of shapes that
-can be tested positively (a value or class that must be present). Anything else in the sh: namespace (and any SHACL-SPARQL constraint component) stops with an error
-naming the shape and the construct, so no rule is ever silently skipped; the W3C SHACL core suite
-(tests/test_w3c_shacl.py) checks both the answers and the refusals.
+can be tested positively (a value or class that must be present). Anything else in the sh: namespace (and
+any SHACL-SPARQL constraint component) stops with an error naming the shape and the construct, so no rule
+is ever silently skipped; the W3C SHACL core suite (tests/test_w3c_shacl.py) checks both the answers and
+the refusals.
 """
 
 from collections.abc import Iterator
