@@ -41,6 +41,10 @@ RULES = {
     OWL + "disjointWith": "check-disjoint-classes", OWL + "AllDisjointClasses": "check-disjoint-classes",
     OWL + "members": "check-disjoint-classes",
 }
+# Vocabulary the checks use but no rule derives from (prp-fp's owl:sameAs is not derived): the terms are
+# within the rules for consistency and inconsistency cases only.
+CHECKS = {OWL + "FunctionalProperty": "check-functional-properties", OWL + "AllDifferent": "check-functional-properties",
+          OWL + "distinctMembers": "check-functional-properties"}
 # Vocabulary that needs no rule: declarations, annotations, list cells, restriction scaffolding.
 NEUTRAL = {RDF + "type", RDF + "first", RDF + "rest", RDF + "nil", RDF + "Property", RDF + "List",
            RDFS + "Class", RDFS + "label", RDFS + "comment", RDFS + "seeAlso", RDFS + "isDefinedBy",
@@ -61,6 +65,8 @@ WHY = {
     "DIRECT": "a Direct Semantics case (the -Direct variant): not entailed under the RDF-Based Semantics the rules follow",
     "DECLARATION": "the conclusion declares a term the premise does not declare; the rules derive no declarations",
     "CASES": "needs reasoning by cases over owl:unionOf (a description-logic case); OWL 2 RL has no such rule",
+    "XML": "two rdf:XMLLiteral values of a functional property differ only after XML canonicalisation, which "
+           "neither pyoxigraph nor the rules do; the check counts only literals SPARQL can compare as a clash",
 }
 # Cases the rules answer differently: the case, the reason (a key of WHY) and what exactly is missing.
 KNOWN_DIFFERENCES = {
@@ -110,6 +116,8 @@ KNOWN_DIFFERENCES = {
     "PositiveEntailment-rdfbased_sem_restrict_somevalues_cmp_prop": ("SCHEMA", "subclass links between someValuesFrom restrictions (scm-svf2)"),
     "PositiveEntailment-WebOnt_AnnotationProperty_002": ("EXISTENTIAL", "an annotation whose value is an anonymous individual"),
     "PositiveEntailment-WebOnt_I4_6_005_Direct": ("DIRECT", None),
+    "Inconsistency-WebOnt_miscellaneous_203": ("XML", None),
+    "Inconsistency-WebOnt_miscellaneous_204": ("XML", None),
 }
 
 
@@ -132,15 +140,16 @@ def parse(file: str) -> list[ox.Triple]:
     return list(ox.parse(path=str(path), format=ox.RdfFormat.RDF_XML, base_iri=path.as_uri()))
 
 
-def unimplemented(triples: list[ox.Triple]) -> list[str]:
+def unimplemented(triples: list[ox.Triple], kind: str) -> list[str]:
     """The built-in terms (as predicates or classes) a graph uses that the rules give no meaning to."""
+    known = RULES | (CHECKS if kind in ("Consistency", "Inconsistency") else {})
     used = {t.predicate.value for t in triples}
     used |= {t.object.value for t in triples if t.predicate.value == RDF + "type" and isinstance(t.object, ox.NamedNode)}
     used |= {t.object.value for t in triples if isinstance(t.object, ox.NamedNode) and t.predicate.value in (
         RDFS + "subClassOf", OWL + "equivalentClass", RDFS + "subPropertyOf", OWL + "someValuesFrom", RDFS + "domain",
         RDFS + "range", RDF + "first")}
     # built-in terms, and XSD datatypes used as classes (datatype reasoning, which the rules do not do)
-    return sorted(term for term in used if term.startswith((*BUILTIN, XSD)) and term not in RULES and term not in NEUTRAL)
+    return sorted(term for term in used if term.startswith((*BUILTIN, XSD)) and term not in known and term not in NEUTRAL)
 
 
 def closure(premise: list[ox.Triple]) -> ox.Store:
@@ -167,7 +176,7 @@ def entailed(store: ox.Store, conclusion: list[ox.Triple]) -> bool:
 def test_owl2_case(kind, premise_file, conclusion_file):
     premise = parse(premise_file)
     conclusion = parse(conclusion_file) if conclusion_file else []
-    missing = unimplemented(premise + conclusion)
+    missing = unimplemented(premise + conclusion, kind)
     if missing:
         pytest.skip("outside the rules: " + ", ".join(term.replace(OWL, "owl:").replace(RDFS, "rdfs:")
                                                       .replace(RDF, "rdf:").replace(XSD, "xsd:") for term in missing))
