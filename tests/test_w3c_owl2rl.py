@@ -1,9 +1,10 @@
 """The W3C OWL 2 test cases against the OWL 2 RL rules in SPARQL (mscev.rl_rules).
 
 The premises and conclusions (RDF/XML) of the approved OWL 2 test cases are in tests/data/w3c/owl2-rl/,
-with their kinds in tests.tsv (see SOURCE.md there). A case runs when its premise uses only vocabulary the
-rules implement (RULES below, each term with the rule file that gives its meaning) or that needs no rule
-(NEUTRAL); any other case is skipped, naming the terms the rules do not implement. A running case loads its
+with their kinds in tests.tsv (see SOURCE.md there). A case runs when its premise and conclusion use only
+vocabulary the rules implement (RULES below, each term with the rule file that gives its meaning), that the
+checks use (CHECKS, in consistency and inconsistency cases) or that needs no rule (NEUTRAL); any other case is
+skipped, naming the terms the rules do not implement. A running case loads its
 premise into the asserted graph, computes the closure (materialise) and checks:
 
 - a positive entailment: the conclusion's triples (blank nodes as variables) are in premise ∪ closure;
