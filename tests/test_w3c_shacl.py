@@ -16,7 +16,7 @@ import rdflib
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.util import from_n3
-from rdflib.namespace import SH, XSD
+from rdflib.namespace import SH
 
 from mscev.errors import MscevError
 from mscev.load import to_rdflib
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.w3c
 SUITE = Path(__file__).parent / "data" / "w3c" / "shacl-core"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
+XSD_STRING = URIRef("http://www.w3.org/2001/XMLSchema#string")
 DATA = ox.NamedNode("urn:x-mscev:w3c:data")
 _GRAPHS: dict[Path, Graph] = {}
 
@@ -80,7 +81,7 @@ def _path_text(graph: Graph, path) -> str:
 def _term_text(term) -> str:
     """Blank nodes compare by label: the data and the expected report come from one parse of one file.
     A simple literal and an xsd:string one are the same term (RDF 1.1)."""
-    if isinstance(term, Literal) and term.datatype == XSD.string:
+    if isinstance(term, Literal) and term.datatype == XSD_STRING:
         term = Literal(str(term))
     return term.n3()
 
