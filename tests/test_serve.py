@@ -128,6 +128,15 @@ def test_graph_results_in_every_rdf_format_and_method(client, store, method, nam
     assert triples_of(response.content, GRAPH_FORMATS[name]) == expected_triples(store, query)
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_relative_iris_resolve_against_the_endpoint(client, method):
+    """The protocol's base IRI is the endpoint's URL; relative IRIs were a syntax error (W3C protocol test
+    query_content_type_construct)."""
+    response = send(client, method, "SELECT ?s WHERE { BIND(<s> AS ?s) }", RESULTS_TYPES["json"])
+    assert response.status_code == 200, response.text
+    assert json.loads(response.content)["results"]["bindings"][0]["s"]["value"] == "http://testserver/s"
+
+
 def test_default_formats_for_any_accept(client):
     """*/* (curl, scripts): SPARQL JSON for tables, Turtle for graphs."""
     assert send(client, "GET", SELECT, "*/*").headers["content-type"].startswith(RESULTS_TYPES["json"])

@@ -322,7 +322,12 @@ def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, 
     """
     if not isinstance(query, StoredQuery):
         query = find_query(query)
-    store = store or open_store(build_dir)
+    from mscev.web.sparql import refusal  # the server's rules: no updates, no SERVICE (network), no deep nesting
+
+    refused = refusal(query.text)
+    if refused:
+        raise MscevError(f"{query.path}: {refused[1]}")
+    store = open_store(build_dir) if store is None else store  # an empty store is falsy, and still the one given
     bindings = bind_parameters(query, params or {}, store)
     graphs = query_graphs(inferred, body_text_only)
     text = with_values(query.text, list(bindings), [tuple(bindings.values())])

@@ -247,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ox.NamedNode(iri)
                 except ValueError as error:
                     return site.error(request, 400, f"{name}={iri!r}: not a valid IRI ({error}).")
+        graphs["base_iri"] = _endpoint(request)
         if wants_html:  # the page renders SPARQL JSON or N-Triples itself
             job = Job(text, results_type=RESULTS_TYPES["json"], graph_type=GRAPH_TYPES["nt"], page_rows=HTML_ROWS,
                       **graphs)
@@ -508,6 +509,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return resource(request, NAMESPACES["MSCEV"] + path)
 
     return app
+
+
+def _endpoint(request: Request) -> str | None:
+    """The endpoint's URL, the base IRI of a query sent to it (SPARQL 1.1 Protocol); None if it is no IRI."""
+    endpoint = str(request.url.replace(query=""))
+    try:
+        ox.NamedNode(endpoint)
+    except ValueError:
+        return None
+    return endpoint
 
 
 def _editor_text() -> str:

@@ -54,6 +54,7 @@ class Job:
     inferred: bool = True
     body_text_only: bool = False
     page_rows: int | None = None
+    base_iri: str | None = None  # relative IRIs in a free query resolve against the endpoint's URL (protocol)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _evaluate(store: ox.Store, job: Job):
                   "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs] or None}
     else:
         graphs = {"use_default_graph_as_union": True}
-    return store.query(job.query, **graphs)
+    return store.query(job.query, base_iri=job.base_iri, **graphs)
 
 
 def execute(store: ox.Store, job: Job, max_rows: int) -> Answer:
