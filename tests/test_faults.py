@@ -413,9 +413,10 @@ def test_release_on_a_full_disk_leaves_the_previous_release(built, tmp_path, cap
         out = disk / "release"
         out.mkdir()
         (out / "README.md").write_text("the previous release\n", encoding="utf-8")
+        (out / "SHA256SUMS").write_text("", encoding="utf-8")  # what marks a release, which --out may replace
         assert main(["release", "--build", str(built.out), "--out", str(out)]) == 2
         error = capsys.readouterr().err
         assert "No space left on device" in error and "the previous one is unchanged" in error, error
-        assert [path.name for path in out.iterdir()] == ["README.md"]
+        assert sorted(path.name for path in out.iterdir()) == ["README.md", "SHA256SUMS"]
         assert (out / "README.md").read_text(encoding="utf-8") == "the previous release\n"
         assert leftovers(disk) == []

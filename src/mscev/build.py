@@ -37,6 +37,7 @@ from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, 
 from mscev.validate import ValidationReport, validate, validate_store
 
 ENGINES = ("auto", "reference", "fast")
+BUILD_MARKERS = ("summary.json",)  # a folder holding one is a build, which --out may replace
 FAST_ENGINE_BYTES = 8_000_000
 PR_SET_PDEATHSIG = 1
 ENGINE_NAMES = {"dl": "HermiT (OWL 2 DL) via owlready2", "rl": "OWL 2 RL closure (reasonable, plus property chains)",
@@ -77,7 +78,7 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
         seconds[stage] = round(time.perf_counter() - started, 3)
         return value
 
-    with replacing_folder(out, "the build") as staging:
+    with replacing_folder(out, "the build", BUILD_MARKERS, sources=files) as staging:
         loader = _DiskStoreLoader(staging / STORE_DIR, files) if fast else None
         try:
             if fast:

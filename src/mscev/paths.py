@@ -20,6 +20,9 @@ SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
 PREFIXES_FILE = ONTOLOGY_DIR / "prefixes.json"
 TERMS_FILE = IMPORTS_DIR / "terms.tsv"
 EXTERNAL_FILE = IMPORTS_DIR / "external.ttl"
+# Folders an output (--out) may never replace, nor any folder that contains one of them.
+SOURCE_DIRS = (ONTOLOGY_DIR, TRIPLES_DIR, QUERIES_DIR, PROJECT_ROOT / "source", PROJECT_ROOT / "src",
+               PROJECT_ROOT / "tests")
 
 
 def source_files(data_dir: Path = TRIPLES_DIR) -> list[Path]:

@@ -1,0 +1,82 @@
+"""Output folders and files: what `--out` may replace, the build manifest, file modes and byte-identical builds.
+
+Every test runs the real command (in process, or in a subprocess where the process's own state matters) and
+checks what is on disk afterwards, not only the exit code.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mscev.cli import main
+from mscev.paths import PROJECT_ROOT
+
+MSCEV = Path(sys.executable).with_name("mscev")
+
+
+def listing(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file()}
+
+
+# ---------------------------------------------------------------------------------------------------- what --out may replace
+
+
+@pytest.mark.parametrize("command", [["build", "--no-reason"], ["release", "--build", "{built}"],
+                                     ["synth", "--findings", "3"]], ids=lambda command: command[0])
+def test_out_refuses_a_folder_holding_someone_elses_files(built, tmp_path, capsys, command):
+    """A folder that is not empty and was not written by the same command is never replaced."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "draft.ttl").write_text("my uncommitted edits\n", encoding="utf-8")
+    argv = [arg.format(built=built.out) for arg in command]
+    assert main([*argv, "--out", str(folder)]) == 2
+    error = capsys.readouterr().err
+    assert f"{folder}: holds files that mscev did not write" in error and "Traceback" not in error, error
+    assert listing(folder) == {"draft.ttl": b"my uncommitted edits\n"}
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes"]
+
+
+@pytest.mark.parametrize("target", ["triples", "ontology", ".", "root", "home", "/"])
+@pytest.mark.parametrize("command", [["build", "--no-reason"], ["release", "--build", "{built}"]],
+                         ids=lambda command: command[0])
+def test_out_refuses_sources_the_project_root_home_and_slash(built, capsys, monkeypatch, command, target):
+    monkeypatch.chdir(PROJECT_ROOT)
+    folder = {"root": str(PROJECT_ROOT), "home": str(Path.home())}.get(target, target)
+    before = sorted(path.name for path in Path(folder).iterdir())
+    argv = [arg.format(built=built.out) for arg in command]
+    assert main([*argv, "--out", folder]) == 2
+    error = capsys.readouterr().err
+    assert "error:" in error and "--out" in error and "Traceback" not in error, error
+    assert sorted(path.name for path in Path(folder).iterdir()) == before
+
+
+def test_build_out_refuses_the_folder_of_its_own_data(tmp_path, capsys):
+    """`build --data DIR --out DIR` would replace the sources it reads."""
+    data = tmp_path / "corpus"
+    assert main(["synth", "--findings", "3", "--out", str(data)]) == 0
+    before = listing(data)
+    assert main(["build", "--no-reason", "--data", str(data), "--out", str(data)]) == 2
+    assert "holds the sources" in capsys.readouterr().err
+    assert listing(data) == before
+
+
+def test_out_accepts_a_new_an_empty_or_its_own_previous_folder(built, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for folder in (tmp_path / "new", empty, tmp_path / "new"):
+        assert main(["release", "--build", str(built.out), "--out", str(folder)]) == 0
+        assert (folder / "SHA256SUMS").is_file()
+
+
+def test_release_out_refuses_a_build_folder(built, tmp_path, capsys):
+    """A folder mscev wrote, but as something else (a build), is not replaced by a release."""
+    build = tmp_path / "build"
+    shutil.copytree(built.out, build)
+    assert main(["release", "--build", str(built.out), "--out", str(build)]) == 2
+    assert "holds files that mscev did not write" in capsys.readouterr().err
+    assert (build / "summary.json").is_file() and (build / "store").is_dir()
