@@ -80,3 +80,17 @@ def test_release_out_refuses_a_build_folder(built, tmp_path, capsys):
     assert main(["release", "--build", str(built.out), "--out", str(build)]) == 2
     assert "holds files that mscev did not write" in capsys.readouterr().err
     assert (build / "summary.json").is_file() and (build / "store").is_dir()
+
+
+# ---------------------------------------------------------------------------------------------------- file modes
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+@pytest.mark.parametrize("command", [["query", "graph-summary", "-f", "tsv"], ["export", "-f", "ttl"]],
+                         ids=lambda command: command[0])
+def test_files_written_with_out_follow_the_umask(built, tmp_path, command, umask):
+    target = tmp_path / "result"
+    done = subprocess.run([MSCEV, *command, "--build", str(built.out), "--out", str(target)], capture_output=True,
+                          text=True, timeout=300, preexec_fn=lambda: os.umask(umask))
+    assert done.returncode == 0, done.stderr
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -14,8 +14,8 @@ import errno
 import fcntl
 import glob
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 from contextlib import contextmanager
@@ -89,20 +89,31 @@ def writing(path: Path) -> Iterator[BinaryIO]:
             raise MscevError(f"{path}: cannot write it ({error.strerror or error})") from None
         return
     try:
-        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, prefix=f".{path.name}.",
-                                             suffix=".tmp")
+        temporary, handle = _new_file(path)
     except OSError as error:
         raise MscevError(f"{path}: cannot write there ({error.strerror or error})") from None
     try:
         with handle:
             yield handle
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except OSError as error:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise MscevError(f"{path}: cannot write it ({error.strerror or error}); nothing was changed") from None
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def _new_file(path: Path) -> tuple[Path, BinaryIO]:
+    """A new temporary sibling of ``path``, opened for writing with mode 0666 less the umask, as any other output
+    (tempfile's files are 0600 whatever the umask, and keep that mode when renamed into place)."""
+    for _ in range(100):
+        name = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            return name, os.fdopen(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), "wb")
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
 
 
 @contextmanager
