@@ -47,3 +47,25 @@ def test_source_files_cover_triples_folder():
     names = [p.name for p in source_files()]
     assert names[:2] == ["mscev.ttl", "external.ttl"]
     assert "review.ttl" in names
+
+
+# ---------------------------------------------------------------------------------------------------- issue 14: one strict parse
+
+
+BOM_TURTLE = "\ufeff@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\n"
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_a_turtle_file_starting_with_a_byte_order_mark_is_accepted(tmp_path, engine, capsys):
+    from mscev.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    draft = data / "bom.ttl"
+    draft.write_text(BOM_TURTLE, encoding="utf-8")
+    assert draft.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert main(["validate", str(draft)]) == 0, capsys.readouterr().err
+    argv = ["build", "--no-reason", "--engine", engine, "--data", str(data), "--out", str(tmp_path / "build")]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "<http://example.org/a> <http://example.org/b> <http://example.org/c> ." in \
+        (tmp_path / "build" / "graph.nt").read_text(encoding="utf-8")

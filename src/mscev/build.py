@@ -29,7 +29,7 @@ from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
 from mscev.errors import MscevError
-from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store
+from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
 from mscev.namespaces import bind_prefixes, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query
@@ -206,8 +206,8 @@ def load_disk_store(path: str, files: list[str], parent: int) -> None:
     os.nice(10)  # not needed before the write stage: the main process's load, validation and reasoning go first
     store = ox.Store(path)
     for file in files:
-        store.bulk_load(path=file, format=ox.RdfFormat.TURTLE, base_iri=Path(file).resolve().as_uri(),
-                        to_graph=ASSERTED_GRAPH)
+        store.bulk_load(**turtle_source(Path(file)), format=ox.RdfFormat.TURTLE,
+                        base_iri=Path(file).resolve().as_uri(), to_graph=ASSERTED_GRAPH)
     store.flush()
 
 

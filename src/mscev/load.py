@@ -23,6 +23,7 @@ from mscev.namespaces import bind_prefixes
 from mscev.paths import source_files
 
 PYOXIGRAPH_POSITION = re.compile(r"^Parser error at line \d+ (column \d+|between columns \d+ and \d+): ")
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"  # allowed before UTF-8 text; pyoxigraph and rdflib read it as a stray character
 
 
 @dataclass
@@ -44,7 +45,7 @@ def parse_turtle(path: Path) -> Graph:
         raise MscevError(f"{path}: no such file")
     try:
         data = path.read_bytes()
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         line, column = data.count(b"\n", 0, error.start) + 1, error.start - data.rfind(b"\n", 0, error.start)
         raise MscevError(f"{path}:{line}:{column}: not UTF-8 text ({error.reason} at byte {error.start})") from None
@@ -118,7 +119,7 @@ class LoadedStore:
         found: dict[ox.NamedNode | ox.BlankNode, set[str]] = {}
         for path in self.files if wanted else ():
             name = _display_name(path)
-            for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()):
+            for triple in ox.parse(**turtle_source(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()):
                 if triple.subject in wanted:
                     found.setdefault(triple.subject, set()).add(name)
         return {node: ", ".join(sorted(files)) for node, files in found.items()}
@@ -132,7 +133,8 @@ def load_store(files: Iterable[Path], graph: ox.NamedNode, store: ox.Store | Non
         if not path.is_file():
             raise MscevError(f"{path}: no such file")
         try:
-            store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri(), to_graph=graph)
+            store.bulk_load(**turtle_source(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri(),
+                            to_graph=graph)
         except SyntaxError as error:
             why = PYOXIGRAPH_POSITION.sub("", error.msg)
             raise MscevError(f"{path}:{error.lineno}:{error.offset}: Turtle syntax error: {why}") from None
@@ -140,6 +142,15 @@ def load_store(files: Iterable[Path], graph: ox.NamedNode, store: ox.Store | Non
             raise MscevError(f"{path}: cannot read ({error.strerror or error})") from None
     count = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
     return LoadedStore(store, graph, paths, int(next(count)[0].value))
+
+
+def turtle_source(path: Path) -> dict:
+    """The file for pyoxigraph's parsers, as a keyword argument: ``path`` (its fastest reader), or, for a file
+    that starts with a byte-order mark, ``input``: the bytes after it."""
+    with open(path, "rb") as handle:
+        if handle.read(len(BYTE_ORDER_MARK)) != BYTE_ORDER_MARK:
+            return {"path": str(path)}
+        return {"input": handle.read()}
 
 
 def to_rdflib(term):
