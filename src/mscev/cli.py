@@ -328,12 +328,14 @@ def stats(build_dir: Path) -> None:
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
               help="MiB of memory a query worker may use (503 beyond).")
 @click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
+@click.option("--base-url", help="Public address of the site (e.g. https://kg.example.org/mscev/), named in the "
+              "service description; default: the address it listens on.")
 def serve(host: str, port: int, build_dir: Path, workers: int, timeout: float, max_rows: int, max_body: int,
-          worker_memory: int, log_level: str) -> None:
+          worker_memory: int, log_level: str, base_url: str | None) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
-    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory)
+    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory, base_url)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 
