@@ -29,6 +29,7 @@ from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
 from mscev.errors import MscevError
+from mscev.export import canonical, canonical_quads
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
 from mscev.namespaces import bind_prefixes, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
@@ -118,7 +119,7 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
             _write_graphs_fast(result, staging, loader)
         else:
             _write_graphs(result, staging)
-        result.report.graph.serialize(staging / "validation.ttl", format="turtle", encoding="utf-8")
+        canonical(result.report.graph).serialize(staging / "validation.ttl", format="turtle", encoding="utf-8")
         (staging / "validation.txt").write_text(result.report.as_text(), encoding="utf-8")
         summary = {"counts": result.counts, "seconds": result.seconds, "engine": result.engine,
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
@@ -133,8 +134,9 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
 def _write_graphs(result: BuildResult, staging: Path) -> None:
     """Reference engine: the rdflib graphs as Turtle and sorted N-Triples, and the store built from them."""
     inferred = result.reasoning.inferred if result.reasoning else bind_prefixes(Graph())
-    result.loaded.graph.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
-    _write_sorted_ntriples(result.loaded.graph, staging / "graph.nt")
+    asserted = canonical(result.loaded.graph)
+    asserted.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
+    _write_sorted_ntriples(asserted, staging / "graph.nt")
     _write_inferred(inferred, result.reasoning, staging / "inferred.ttl")
     store = ox.Store(str(staging / STORE_DIR))
     store.bulk_load(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ASSERTED_GRAPH)
@@ -148,29 +150,51 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
 
 def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLoader") -> None:
     """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred triples added to the
-    on-disk store that the loader process has filled with the asserted ones meanwhile."""
+    on-disk store that the loader process has filled with the asserted ones meanwhile.
+
+    The in-memory store lists triples in no fixed order, so each graph goes out as N-Triples sorted by the system's
+    `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there)."""
     memory = result.loaded.store
     result.counts = graph_counts(result, memory)
-    unsorted = staging / ".graph.nt.unsorted"
-    memory.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=ASSERTED_GRAPH)
-    _sort_lines(unsorted, staging / "graph.nt")
-    unsorted.unlink()
-    memory.dump(str(staging / "graph.ttl"), ox.RdfFormat.TURTLE, from_graph=ASSERTED_GRAPH, prefixes=prefix_map())
+    _canonical_blank_nodes(memory)
+    _dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
+    ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
+                 ox.RdfFormat.TURTLE, prefixes=prefix_map())
     header = bind_prefixes(Graph())
     _mark_inferred(header, result.reasoning)
+    inferred = staging / ".inferred.nt"
+    if result.reasoning:
+        _dump_sorted(memory, INFERRED_GRAPH, inferred)
     with (staging / "inferred.ttl").open("wb") as handle:
         handle.write(header.serialize(format="turtle", encoding="utf-8"))
         if result.reasoning:
-            memory.dump(handle, ox.RdfFormat.TURTLE, from_graph=INFERRED_GRAPH, prefixes=prefix_map())
+            ox.serialize(ox.parse(path=str(inferred), format=ox.RdfFormat.N_TRIPLES), handle, ox.RdfFormat.TURTLE,
+                         prefixes=prefix_map())
     loader.wait()
     if result.reasoning:
-        inferred = staging / ".inferred.nt"
-        memory.dump(str(inferred), ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)
         store = ox.Store(str(staging / STORE_DIR))
         store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
         store.flush()
         del store
         inferred.unlink()
+
+
+def _dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
+    """One graph of ``store`` as N-Triples sorted by line (_sort_lines)."""
+    unsorted = target.with_name(f".{target.name}.unsorted")
+    store.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=graph)
+    _sort_lines(unsorted, target)
+    unsorted.unlink()
+
+
+def _canonical_blank_nodes(store: ox.Store) -> None:
+    """Relabel the blank nodes of the store's asserted and inferred graphs canonically (mscev.export.canonical_quads),
+    in place: only the quads that hold one are read and rewritten."""
+    found = store.query("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) } }")
+    quads = [ox.Quad(row["s"], row["p"], row["o"], row["g"]) for row in found]
+    for quad in quads:
+        store.remove(quad)
+    store.extend(canonical_quads(quads))
 
 
 class _DiskStoreLoader:

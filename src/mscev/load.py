@@ -185,6 +185,17 @@ def to_rdflib(term, blank_nodes: dict[str, BNode] | None = None):
     return Literal(term.value, datatype=None if term.datatype.value == XSD_STRING else URIRef(term.datatype.value))
 
 
+def to_oxigraph(term):
+    """An rdflib term as a pyoxigraph term (the inverse of to_rdflib)."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
+
+
 def _display_name(path: Path) -> str:
     """A short file name for reports: relative to the working folder when possible."""
     try:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 
-from mscev.load import LoadedGraph, LoadedStore, parse_turtle, to_rdflib
+from mscev.load import LoadedGraph, LoadedStore, parse_turtle, to_oxigraph, to_rdflib
 from mscev.namespaces import MSCEV, bind_prefixes, curie
 from mscev.paths import SHAPES_FILE
 
@@ -102,7 +101,7 @@ def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> Vali
         _add_undeclared_result(results_graph, report_node, to_rdflib(user), to_rdflib(row["term"]))
         focus_nodes.add(user)
     origins = loaded.origins(focus_nodes)
-    return _report(results_graph, report_node, lambda node: origins.get(_oxigraph(node), "-"), shapes)
+    return _report(results_graph, report_node, lambda node: origins.get(to_oxigraph(node), "-"), shapes)
 
 
 def _report(results_graph: Graph, report_node, origin_of: Callable, shapes: Graph) -> ValidationReport:
@@ -204,7 +203,3 @@ SELECT ?term (MIN(?subject) AS ?user) WHERE {{
 }} GROUP BY ?term
 """
 
-
-def _oxigraph(node):
-    """An rdflib subject (IRI or blank node) as a pyoxigraph term."""
-    return ox.BlankNode(str(node)) if isinstance(node, BNode) else ox.NamedNode(str(node))
