@@ -117,3 +117,74 @@ def test_two_builds_of_the_same_input_are_byte_identical(tmp_path, engine):
     first, second = files
     assert b"_:" in first["graph.nt"] and b"sh:result" in first["validation.ttl"]  # there are blank nodes to label
     assert [name for name in BUILT_FILES if first[name] != second[name]] == []
+
+
+# ---------------------------------------------------------------------------------------------------- the build manifest
+
+
+def truncate_graph_nt(build: Path) -> None:
+    """The probe's damage: graph.nt cut to 90 %, at a line end, so what is left still parses."""
+    data = (build / "graph.nt").read_bytes()
+    (build / "graph.nt").write_bytes(data[: data.rindex(b"\n", 0, len(data) * 9 // 10) + 1])
+
+
+def overwrite_a_line_of_graph_nt(build: Path) -> None:
+    """Same size, other content: only a checksum sees it."""
+    data = bytearray((build / "graph.nt").read_bytes())
+    start = data.index(b'"') + 1
+    data[start] = ord("Z") if data[start] != ord("Z") else ord("Y")
+    (build / "graph.nt").write_bytes(bytes(data))
+
+
+def empty_the_inferred_graph(build: Path) -> None:
+    import pyoxigraph as ox
+
+    store = ox.Store(str(build / "store"))
+    store.update("DROP SILENT GRAPH <https://w3id.org/mscev/data/graph/inferred>")
+    store.flush()
+
+
+@pytest.mark.parametrize("damage", [truncate_graph_nt, overwrite_a_line_of_graph_nt, empty_the_inferred_graph],
+                         ids=lambda damage: damage.__name__)
+@pytest.mark.parametrize("command", [["release", "--out", "{tmp}/release"], ["export", "--format", "nt"],
+                                     ["export", "--format", "ttl", "--inferred"]],
+                         ids=["release", "export-nt", "export-ttl-inferred"])
+def test_release_and_export_refuse_a_build_that_differs_from_its_manifest(built, tmp_path, capsys, command, damage):
+    build = tmp_path / "build"
+    shutil.copytree(built.out, build)
+    damage(build)
+    argv = [arg.format(tmp=tmp_path) for arg in command]
+    assert main([*argv, "--build", str(build)]) == 2
+    captured = capsys.readouterr()
+    assert f"the build in {build} is damaged or incomplete" in captured.err and "Traceback" not in captured.err
+    assert captured.out == "" and not (tmp_path / "release").exists()
+
+
+def test_query_notices_a_truncated_file_by_its_size(built, tmp_path, capsys):
+    build = tmp_path / "build"
+    shutil.copytree(built.out, build)
+    truncate_graph_nt(build)
+    assert main(["query", "graph-summary", "--build", str(build)]) == 2
+    assert "graph.nt has" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_build_that_differs_from_its_manifest(built, tmp_path):
+    from mscev.errors import MscevError
+    from mscev.serve import Settings, create_app
+
+    build = tmp_path / "build"
+    shutil.copytree(built.out, build)
+    overwrite_a_line_of_graph_nt(build)
+    with pytest.raises(MscevError, match="damaged or incomplete"):
+        create_app(Settings(build_dir=build, workers=1))
+
+
+def test_the_manifest_lists_every_file_with_size_and_checksum(built):
+    import hashlib
+    import json
+
+    manifest = json.loads((built.out / "manifest.json").read_text(encoding="utf-8"))
+    for name in ["graph.nt", "graph.ttl", "inferred.ttl", "summary.json", "validation.ttl", "validation.txt"]:
+        data = (built.out / name).read_bytes()
+        assert manifest["files"][name] == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert manifest["store"]["triples"]["https://w3id.org/mscev/data/graph/asserted"] == built.counts["triples"]

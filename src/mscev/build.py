@@ -31,6 +31,7 @@ from mscev.atomic import locked, replacing_folder, swap_in, write_text
 from mscev.errors import MscevError
 from mscev.export import canonical, canonical_quads
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
+from mscev.manifest import MANIFEST, write_manifest
 from mscev.namespaces import bind_prefixes, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query
@@ -38,7 +39,8 @@ from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, 
 from mscev.validate import ValidationReport, validate, validate_store
 
 ENGINES = ("auto", "reference", "fast")
-BUILD_MARKERS = ("summary.json",)  # a folder holding one is a build, which --out may replace
+BUILD_MARKERS = (MANIFEST, "summary.json")  # a folder holding one is a build, which --out may replace
+BUILD_FILES = ("graph.nt", "graph.ttl", "inferred.ttl", "summary.json", "validation.ttl", "validation.txt")
 FAST_ENGINE_BYTES = 8_000_000
 PR_SET_PDEATHSIG = 1
 ENGINE_NAMES = {"dl": "HermiT (OWL 2 DL) via owlready2", "rl": "OWL 2 RL closure (reasonable, plus property chains)",
@@ -125,6 +127,7 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
                    "inferred": result.reasoning.counts() if result.reasoning else {}}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        _write_manifest(staging, ox.Store.read_only(str(staging / STORE_DIR)))
         swap_in(staging, result.out)
     except OSError as error:
         raise MscevError(f"{result.out}: cannot write the build ({error.strerror or error}); "
@@ -290,6 +293,16 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         store.update(f"DROP SILENT GRAPH {INFERRED_GRAPH} ; INSERT DATA {{ GRAPH {INFERRED_GRAPH} {{ {triples} }} }}")
         store.flush()
         _write_inferred(reasoning.inferred, reasoning, build_dir / "inferred.ttl")
+        _write_manifest(build_dir, store)
+
+
+def _write_manifest(folder: Path, store: ox.Store) -> None:
+    """manifest.json: the build's files and the store's triples per graph (mscev.manifest)."""
+    graphs = {}
+    for graph in (ASSERTED_GRAPH, INFERRED_GRAPH):
+        found = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+        graphs[graph.value] = int(next(found)[0].value)
+    write_manifest(folder, BUILD_FILES, graphs)
 
 
 def graph_counts(result: BuildResult, store: ox.Store) -> dict[str, int]:

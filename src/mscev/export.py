@@ -57,8 +57,11 @@ PROVENANCE_PREDICATES = tuple(MSCEV + name for name in ("citedStudy", "statedIn"
 
 def export(fmt: str, build_dir: Path = DEFAULT_BUILD_DIR, inferred: bool = False) -> bytes:
     """The built graph (asserted, or with ``inferred`` also the reasoner's triples) in ``fmt`` (see FORMATS)."""
+    from mscev.query import open_store
+
     if fmt not in FORMATS:
         raise MscevError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    open_store(build_dir, checksums=True)
     if fmt == "rdfxml":
         return to_rdfxml(ontology_graph())
     graph = built_graph(build_dir, inferred=inferred)
@@ -88,7 +91,7 @@ def write_streamed(fmt: str, handle: BinaryIO, build_dir: Path = DEFAULT_BUILD_D
 
     from mscev.query import INFERRED_GRAPH, open_store
 
-    store = open_store(build_dir)
+    store = open_store(build_dir, checksums=True)
     asserted = Path(build_dir) / "graph.nt"
     if not asserted.is_file():
         raise MscevError(f"no {asserted}: run `mscev build` again")

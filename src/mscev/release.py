@@ -71,7 +71,7 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
     from mscev.query import open_store
 
     out = Path(out)
-    open_store(build_dir)  # first "no build", then "cannot write": the default out is inside the build folder
+    open_store(build_dir, checksums=True)  # first "no build", then "cannot write": the default out is in the build
     check_output_folder(out, "the release", [CHECKSUMS])
     check_writable(out.parent.resolve())
     graph = built_graph(build_dir)

@@ -115,7 +115,7 @@ class Site:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = open_store(settings.build_dir)
+        self.store = open_store(settings.build_dir, checksums=True)
         self.pages = Pages(self.store, labeler(self.store))
         self.pool: QueryPool | None = None
         self._cache: dict[tuple, Answer] = {}
