@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mscev.errors import MscevError
 from mscev.paths import PROJECT_ROOT, SOURCE_DIRS
+from mscev.processes import remove_stale
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
@@ -106,7 +107,9 @@ def writing(path: Path) -> Iterator[BinaryIO]:
 
 def _new_file(path: Path) -> tuple[Path, BinaryIO]:
     """A new temporary sibling of ``path``, opened for writing with mode 0666 less the umask, as any other output
-    (tempfile's files are 0600 whatever the umask, and keep that mode when renamed into place)."""
+    (tempfile's files are 0600 whatever the umask, and keep that mode when renamed into place). Its name carries
+    this process's PID, so the next writer removes it if this one is killed."""
+    remove_stale(path.parent, f".{path.name}.", ".tmp")
     for _ in range(100):
         name = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:

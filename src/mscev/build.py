@@ -13,10 +13,8 @@ Two engines write the same build/ layout:
 triples: pySHACL and HermiT then take minutes), else the reference engine.
 """
 
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -33,6 +31,7 @@ from mscev.export import canonical, canonical_quads
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
 from mscev.manifest import MANIFEST, write_manifest
 from mscev.namespaces import bind_prefixes, prefix_map
+from mscev.processes import die_with, with_parent
 from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query
 from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, reason, reason_store
@@ -42,7 +41,6 @@ ENGINES = ("auto", "reference", "fast")
 BUILD_MARKERS = (MANIFEST, "summary.json")  # a folder holding one is a build, which --out may replace
 BUILD_FILES = ("graph.nt", "graph.ttl", "inferred.ttl", "summary.json", "validation.ttl", "validation.txt")
 FAST_ENGINE_BYTES = 8_000_000
-PR_SET_PDEATHSIG = 1
 ENGINE_NAMES = {"dl": "HermiT (OWL 2 DL) via owlready2", "rl": "OWL 2 RL closure (reasonable, plus property chains)",
                 "rl-sparql": "OWL 2 RL closure (SPARQL rules on pyoxigraph)"}
 
@@ -229,7 +227,7 @@ class _DiskStoreLoader:
 def load_disk_store(path: str, files: list[str], parent: int) -> None:
     """The asserted graph of an on-disk store, straight from the Turtle files (run by _DiskStoreLoader, whose
     PID is ``parent``: the loader dies with a killed build instead of writing on unseen)."""
-    _die_with(parent)
+    die_with(parent)
     os.nice(10)  # not needed before the write stage: the main process's load, validation and reasoning go first
     store = ox.Store(path)
     for file in files:
@@ -238,20 +236,11 @@ def load_disk_store(path: str, files: list[str], parent: int) -> None:
     store.flush()
 
 
-def _die_with(parent: int) -> None:
-    """Ask Linux to kill this process when its parent dies (prctl PR_SET_PDEATHSIG); exit if it already has."""
-    prctl = getattr(ctypes.CDLL(None), "prctl", None)
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        sys.exit(1)
-
-
 def _sort_lines(source: Path, target: Path) -> None:
     """``sort -u`` in byte order (the order of _write_sorted_ntriples), spilling to disk rather than memory."""
     try:
         subprocess.run(["sort", "-u", "-S", "1G", "-T", str(target.parent), "-o", str(target), str(source)],
-                       env={**os.environ, "LC_ALL": "C"}, check=True, capture_output=True)
+                       env={**os.environ, "LC_ALL": "C"}, check=True, capture_output=True, **with_parent())
     except FileNotFoundError:
         raise MscevError(f"the fast engine sorts {target.name} with the system's `sort`, which is not on PATH: "
                          "install coreutils, or build with --engine reference") from None

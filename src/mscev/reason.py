@@ -15,7 +15,6 @@ unmarked. When HermiT finds the graph inconsistent, the axioms the data breaks a
 """
 
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from rdflib.collection import Collection
 from mscev.errors import MscevError
 from mscev.load import LoadedStore
 from mscev.namespaces import bind_prefixes, curie
+from mscev.processes import temporary_folder, with_parent
 
 INFERENCES_ONTOLOGY = "http://inferrences"  # sic: owlready2's name for the ontology it writes inferences to
 BUILTIN_NAMESPACES = (str(OWL), str(RDF), str(RDFS), "http://www.w3.org/2001/XMLSchema#")
@@ -126,7 +126,10 @@ def reason_dl(graph: Graph) -> ReasoningResult:
         seconds[step] = round(now - clock, 3)
         clock = now
 
-    with tempfile.TemporaryDirectory(prefix="mscev-reason-") as tmp:
+    # owlready2 runs Java with subprocess and the keyword arguments in this (private) dict: the only way to have the
+    # kernel kill HermiT when mscev is killed, instead of leaving it running for minutes
+    owlready2.reasoning._subprocess_kargs = with_parent()
+    with temporary_folder("reason") as tmp:
         source = Path(tmp) / "graph.nt"
         without_imports = Graph()
         without_imports += (t for t in graph if t[1] != OWL.imports)  # imports are already merged in

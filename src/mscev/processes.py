@@ -1,0 +1,85 @@
+"""Child processes and temporaries that do not outlive mscev, even when it is killed with SIGKILL.
+
+A killed process runs no clean-up code, so: each child asks the kernel to kill it when its parent dies (Linux
+prctl PR_SET_PDEATHSIG, in the child before it runs anything); and every temporary file or folder carries the
+PID of the process that made it, so the next run removes those whose process is gone.
+"""
+
+import ctypes
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with(parent: int) -> None:
+    """Ask Linux to kill this process when its parent ``parent`` dies; exit now if it already has (its parent is
+    then another process). Called first thing in a child, or as a subprocess ``preexec_fn`` (see with_parent)."""
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        sys.exit(1)
+
+
+def with_parent() -> dict:
+    """Keyword arguments for subprocess: the child is killed when this process dies."""
+    parent = os.getpid()
+    return {"preexec_fn": lambda: die_with(parent)}
+
+
+def gone(pid: int) -> bool:
+    """Whether no process has this PID (a PID in use by another process counts as not gone: nothing is removed)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def owner(name: str, prefix: str) -> int | None:
+    """The PID in a temporary's name ``PREFIX<pid>-...``, or None."""
+    digits = name[len(prefix):].partition("-")[0]
+    return int(digits) if name.startswith(prefix) and digits.isdigit() else None
+
+
+def remove_stale(folder: Path, prefix: str, suffix: str = "") -> None:
+    """Remove the files and folders ``PREFIX<pid>-...SUFFIX`` in ``folder`` whose process is gone."""
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return
+    for path in entries:
+        pid = owner(path.name, prefix)
+        if pid is None or not path.name.endswith(suffix) or not gone(pid):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def temporary_folder(name: str) -> Iterator[Path]:
+    """A temporary folder ``mscev-NAME-<pid>-...`` in the system's temporary folder, removed on leaving; the ones
+    killed runs left are removed first. Inside the block, Python's tempfile puts its files there too (a library
+    such as owlready2 makes its own), so they go with it."""
+    import tempfile  # not on the path of `mscev query`, which only uses remove_stale
+
+    prefix = f"mscev-{name}-"
+    remove_stale(Path(tempfile.gettempdir()), prefix)
+    previous = tempfile.tempdir
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(folder, ignore_errors=True)
