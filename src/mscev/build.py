@@ -15,6 +15,7 @@ triples: pySHACL and HermiT then take minutes), else the reference engine.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from mscev.export import canonical, canonical_quads
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
 from mscev.manifest import MANIFEST, write_manifest
 from mscev.namespaces import bind_prefixes, prefix_map
-from mscev.processes import die_with, with_parent
+from mscev.processes import OUT_OF_MEMORY_HINT, die_with, with_parent
 from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query
 from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, reason, reason_store
@@ -214,7 +215,10 @@ class _DiskStoreLoader:
 
     def wait(self) -> None:
         if self.process.wait() != 0:  # the log ends with the loader's exception (a traceback before it)
-            lines = self.log.read_text(errors="replace").strip().splitlines() or [f"exit {self.process.returncode}"]
+            log = self.log.read_text(errors="replace")
+            if "memory allocation of" in log or "MemoryError" in log or self.process.returncode == -signal.SIGKILL:
+                raise MscevError(f"loading the on-disk store ran out of memory; {OUT_OF_MEMORY_HINT}")
+            lines = log.strip().splitlines() or [f"exit {self.process.returncode}"]
             raise MscevError(f"loading the on-disk store failed: {lines[-1]}")
         self.log.unlink()
 

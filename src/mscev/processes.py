@@ -83,3 +83,53 @@ def temporary_folder(name: str) -> Iterator[Path]:
     finally:
         tempfile.tempdir = previous
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------- supervision
+
+SUPERVISED_VARIABLE = "MSCEV_STAGE_FD"  # set in a supervised command: where it reports the stage it is in
+OUT_OF_MEMORY_HINT = ("free memory or raise the limit (ulimit -v, the container's memory), leave the reasoner out "
+                      "(--no-reason), or for a large input use --engine fast; the previous output is unchanged")
+
+
+def report_stage(stage: str) -> None:
+    """Tell the supervising process (if any) which stage this command is in, for its message if this one dies."""
+    fd = os.environ.get(SUPERVISED_VARIABLE)
+    if fd and fd.isdigit():
+        try:
+            os.write(int(fd), f"{stage}\n".encode())
+        except OSError:
+            pass
+
+
+def supervise(argv: list[str], command: str) -> int:
+    """Run ``mscev ARGV`` as a child and wait for it, passing its exit code on; when a signal ended it (the
+    kernel's OOM killer sends SIGKILL, a library that cannot allocate memory aborts with SIGABRT), say so with
+    the stage it was in and what to do, instead of an exit 134 or 137 with no word.
+
+    The child shares the terminal (its spinner and Ctrl-C work as before) and dies with this process."""
+    import subprocess
+
+    read, write = os.pipe()
+    code = "from mscev.cli import run; run()"
+    env = {**os.environ, SUPERVISED_VARIABLE: str(write)}
+    child = subprocess.Popen([sys.executable, "-c", code, *argv], env=env, pass_fds=(write,), **with_parent())
+    os.close(write)
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the child, which stops cleanly
+    try:
+        returncode = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
+    with os.fdopen(read, "rb") as stages:
+        reported = stages.read().decode(errors="replace").split()
+    if returncode >= 0:
+        return returncode
+    stage = f" in its {reported[-1]} stage" if reported else ""
+    name = signal.Signals(-returncode).name
+    if -returncode in (signal.SIGKILL, signal.SIGABRT):
+        why = ("the system's out-of-memory killer most likely ended it (see `dmesg`)" if -returncode == signal.SIGKILL
+               else "a native library could not allocate memory")
+        sys.stderr.write(f"error: mscev {command} ran out of memory{stage} ({name}: {why}); {OUT_OF_MEMORY_HINT}.\n")
+    else:
+        sys.stderr.write(f"error: mscev {command} was ended by {name}{stage}.\n")
+    return 2

@@ -14,6 +14,7 @@ unmarked. When HermiT finds the graph inconsistent, the axioms the data breaks a
 (disjoint classes, functional properties, datatype ranges) to name the individuals and axioms involved.
 """
 
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ INFERENCES_ONTOLOGY = "http://inferrences"  # sic: owlready2's name for the onto
 BUILTIN_NAMESPACES = (str(OWL), str(RDF), str(RDFS), "http://www.w3.org/2001/XMLSchema#")
 PROFILES = ("dl", "rl")
 MAX_RL_ROUNDS = 10
+JAVA_MEMORY_VARIABLE = "MSCEV_JAVA_MEMORY"
+DEFAULT_JAVA_MEMORY_MB = 2000
+JAVA_OUT_OF_MEMORY = ("java.lang.OutOfMemoryError", "Could not reserve enough space", "Cannot allocate memory")
 
 
 @dataclass
@@ -98,6 +102,14 @@ def reason_store(loaded: LoadedStore) -> StoreReasoningResult:
     return StoreReasoningResult(loaded.store, rl_rules.INFERRED, not explanation, explanation, seconds, rounds)
 
 
+def java_memory() -> int:
+    """HermiT's Java heap in MB: MSCEV_JAVA_MEMORY, else owlready2's default of 2000."""
+    value = os.environ.get(JAVA_MEMORY_VARIABLE, str(DEFAULT_JAVA_MEMORY_MB))
+    if not value.isdigit() or int(value) < 16:
+        raise MscevError(f"{JAVA_MEMORY_VARIABLE}={value!r}: give HermiT's Java heap in MB (at least 16), e.g. 4000")
+    return int(value)
+
+
 def java_available() -> bool:
     """HermiT runs on Java; it is optional for `build` and required for `reason --profile dl`."""
     return shutil.which("java") is not None
@@ -129,6 +141,7 @@ def reason_dl(graph: Graph) -> ReasoningResult:
     # owlready2 runs Java with subprocess and the keyword arguments in this (private) dict: the only way to have the
     # kernel kill HermiT when mscev is killed, instead of leaving it running for minutes
     owlready2.reasoning._subprocess_kargs = with_parent()
+    owlready2.reasoning.JAVA_MEMORY = java_memory()
     with temporary_folder("reason") as tmp:
         source = Path(tmp) / "graph.nt"
         without_imports = Graph()
@@ -147,6 +160,10 @@ def reason_dl(graph: Graph) -> ReasoningResult:
             world.close()
             return ReasoningResult("dl", False, Graph(), seconds=seconds, explanation=explanation)
         except owlready2.OwlReadyJavaError as error:
+            if any(sign in str(error) for sign in JAVA_OUT_OF_MEMORY):
+                raise MscevError(f"HermiT ran out of memory: its Java heap is {java_memory()} MB (-Xmx). Set "
+                                 f"{JAVA_MEMORY_VARIABLE} to more MB if the machine has them, or build without the "
+                                 "reasoner (--no-reason) or with the OWL 2 RL rules (--engine fast).") from None
             raise MscevError(f"HermiT failed: {str(error).strip()[:2000]}") from None
         lap("hermit")
         inferred = _hermit_triples(world, graph)
