@@ -34,14 +34,22 @@ def with_parent() -> dict:
 
 
 def gone(pid: int) -> bool:
-    """Whether no process has this PID (a PID in use by another process counts as not gone: nothing is removed)."""
+    """Whether the process with this PID has ended: no such process, or a zombie (killed, not yet reaped, which
+    takes a while where PID 1 is not an init). A PID reused by another process counts as not gone: nothing of
+    it is removed."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return True
-    except PermissionError:
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
         return False
-    return False
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def owner(name: str, prefix: str) -> int | None:
