@@ -114,11 +114,12 @@ def test_failed_build_leaves_previous_build_intact(tmp_path):
     out = tmp_path / "build"
     out.mkdir()
     (out / "previous.txt").write_text("the last good build", encoding="utf-8")
+    (out / "summary.json").write_text("{}", encoding="utf-8")  # what marks a build, which --out may replace
     draft = tmp_path / "draft.ttl"
     draft.write_text(BAD_QUOTE, encoding="utf-8")  # a review claim without section or statedIn: violations
     result = build(out, extra=[draft], use_reasoner=False)
     assert not result.ok and result.report.violations
-    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["previous.txt", "summary.json"]
     assert not list(tmp_path.glob(".build.partial-*"))
 
 

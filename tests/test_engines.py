@@ -1,9 +1,7 @@
 """The fast engine (pyoxigraph: SHACL compiled to SPARQL, OWL 2 RL as SPARQL rules) gives the reference
 engine's answers (pySHACL; reasonable and HermiT), so that it can replace them on large graphs."""
 
-from pathlib import Path
 
-import pyoxigraph as ox
 import pytest
 from rdflib import RDF, RDFS
 
@@ -11,7 +9,7 @@ from mscev.build import FAST_ENGINE_BYTES, build, choose_engine
 from mscev.cli import main
 from mscev.errors import MscevError
 from mscev.load import load_graph, load_store, to_rdflib
-from mscev.paths import EXTERNAL_FILE, ONTOLOGY_FILE, source_files
+from mscev.paths import ONTOLOGY_FILE, source_files
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, open_store, rows, run_query
 from mscev.reason import java_available, reason, reason_store
 from mscev.validate import validate, validate_store

@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import re
-import subprocess
 import tempfile
 import threading
 import time

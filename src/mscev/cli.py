@@ -42,6 +42,7 @@ def escape(text: str) -> str:
 
     return escape_markup(text)
 
+SUPERVISED = ("build", "reason")  # the commands that hold a whole graph in memory
 PATH = click.Path(path_type=Path)
 extra_files = click.argument("extra", nargs=-1, type=PATH, metavar="[EXTRA]...")
 
@@ -110,11 +111,13 @@ def build(out_dir: Path, no_reason: bool, engine: str, data: Path | None) -> Non
 
     from mscev.build import build as run_build
     from mscev.paths import TRIPLES_DIR
+    from mscev.processes import report_stage
 
     if data is not None and not data.is_dir():
         raise MscevError(f"--data {data}: no such folder")
     with err().status("building…") as status:
         def on_stage(stage: str) -> None:
+            report_stage(stage)
             status.update(f"{stage}…")
             if not err().is_terminal:  # no spinner in a log or pipe: one line per stage instead
                 err().print(f"build stage: {stage}")
@@ -373,12 +376,14 @@ def stats(build_dir: Path) -> None:
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
               help="MiB of memory a query worker may use (503 beyond).")
 @click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
+@click.option("--base-url", help="Public address of the site (e.g. https://kg.example.org/mscev/), named in the "
+              "service description; default: the address it listens on.")
 def serve(host: str, port: int, build_dir: Path, workers: int, timeout: float, max_rows: int, max_body: int,
-          worker_memory: int, log_level: str) -> None:
+          worker_memory: int, log_level: str, base_url: str | None) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
-    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory)
+    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory, base_url)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 
@@ -586,6 +591,11 @@ def main(argv: list[str] | None = None) -> int:
     except (click.Abort, KeyboardInterrupt):
         err().print("aborted")
         return 2
+    except MemoryError:
+        from mscev.processes import OUT_OF_MEMORY_HINT
+
+        sys.stderr.write(f"error: mscev ran out of memory (Python could not allocate more); {OUT_OF_MEMORY_HINT}.\n")
+        return 2
     except click.ClickException as error:  # usage errors: unknown option, bad value
         error.show()
         return 2
@@ -593,5 +603,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. The commands that can run out of memory run in a child process that this one
+    watches (mscev.processes.supervise), so that a native library's abort or the kernel's OOM killer still ends
+    with a message."""
+    import os
+
+    from mscev.processes import SUPERVISED_VARIABLE, supervise
+
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command in SUPERVISED and SUPERVISED_VARIABLE not in os.environ:
+        sys.exit(supervise(sys.argv[1:], command))
     sys.exit(main())

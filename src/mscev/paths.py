@@ -34,6 +34,10 @@ def source_digests(files: list[Path]) -> dict[str, str]:
             digests[str(Path(path).resolve())] = hashlib.file_digest(handle, "sha256").hexdigest()
     return digests
 
+# Folders an output (--out) may never replace, nor any folder that contains one of them.
+SOURCE_DIRS = (ONTOLOGY_DIR, TRIPLES_DIR, QUERIES_DIR, PROJECT_ROOT / "source", PROJECT_ROOT / "src",
+               PROJECT_ROOT / "tests")
+
 
 def source_files(data_dir: Path = TRIPLES_DIR) -> list[Path]:
     """The files that make up the graph: the ontology, its imports and every Turtle file under triples/

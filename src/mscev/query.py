@@ -163,28 +163,28 @@ def find_query(name_or_file: str) -> StoredQuery:
     return queries[name_or_file]
 
 
-def open_store(build_dir: Path = DEFAULT_BUILD_DIR) -> ox.Store:
-    """The store written by `mscev build`, opened read-only, after a quick check that the build is whole.
+def open_store(build_dir: Path = DEFAULT_BUILD_DIR, checksums: bool = False) -> ox.Store:
+    """The store written by `mscev build`, opened read-only, after checking the build against its manifest
+    (mscev.manifest: sizes; with ``checksums`` also SHA-256 and the store's triple counts, for the commands that
+    read the whole build).
 
     RocksDB checks its files when it opens them (a truncated, missing or overwritten file raises there); an
     emptied store opens fine, so one look-up checks that the asserted graph is there.
     """
+    from mscev.manifest import check_build, damaged
+
     path = Path(build_dir) / STORE_DIR
     if not path.is_dir():
         raise MscevError(f"no built graph in {build_dir}: run `mscev build` first (it writes {path}).")
-
-    def damaged(why: str) -> MscevError:
-        return MscevError(f"the build in {build_dir} is damaged or incomplete ({why}); run `mscev build "
-                          f"--out {build_dir}` to write it again.")
-
-    if not (Path(build_dir) / "summary.json").is_file():
-        raise damaged("no summary.json, which every complete build has")
+    check_build(build_dir)
     try:
         store = ox.Store.read_only(str(path))
         if not store.query("ASK { GRAPH ?g { ?s ?p ?o } }"):
-            raise damaged(f"the store in {path} holds no triples")
+            raise damaged(build_dir, f"the store in {path} holds no triples")
     except (OSError, RuntimeError) as error:  # RocksDB reports corruption as RuntimeError
-        raise damaged(f"the store in {path} cannot be read: {str(error).splitlines()[0][:300]}") from None
+        raise damaged(build_dir, f"the store in {path} cannot be read: {str(error).splitlines()[0][:300]}") from None
+    if checksums:
+        check_build(build_dir, store, checksums=True)
     return store
 
 

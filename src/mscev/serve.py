@@ -81,6 +81,7 @@ class Settings:
     max_rows: int = 10_000
     max_body: int = 256 * 1024
     worker_memory_mb: int = 2048
+    base_url: str | None = None  # the public address the service description names; None: the listening socket's
 
 
 class BodyLimit:
@@ -118,7 +119,7 @@ class Site:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = open_store(settings.build_dir)
+        self.store = open_store(settings.build_dir, checksums=True)
         self.pages = Pages(self.store, labeler(self.store))
         self.pool: QueryPool | None = None
         self._cache: dict[tuple, Answer] = {}
@@ -284,7 +285,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media_type = graph_type(request.headers.get("accept"), short_name)
         if media_type is None:
             return site.error(request, 406, "The service description is RDF: accept Turtle, N-Triples or JSON-LD.")
-        endpoint = str(request.url.replace(query=""))
+        endpoint = _base_url(request, settings.base_url) + "sparql"
         triples = ox.parse(path=SERVICE_DESCRIPTION, format=ox.RdfFormat.TURTLE, base_iri=endpoint)
         body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(media_type), prefixes=_sd_prefixes())
         return Response(body, media_type=media_type, headers={"Vary": "Accept"})
@@ -539,6 +540,18 @@ def _downloads(path: str, params: dict, formats=None) -> list[tuple[str, str]]:
     """(format name, link) for each download format of a page's data (CSV, TSV and JSON unless told)."""
     formats = formats or ("csv", "tsv", "json")
     return [(name, f"{path}?{urlencode({**params, 'format': name})}") for name in formats]
+
+
+def _base_url(request: Request, configured: str | None) -> str:
+    """The site's address, ending in '/': the configured one, else the socket the request came in on (never the
+    Host header, which any client sets as it likes)."""
+    if configured:
+        return configured.rstrip("/") + "/"
+    scheme = request.scope.get("scheme", "http")
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}{'' if port in (None, default) else f':{port}'}/"
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "info") -> None:
