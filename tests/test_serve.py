@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from mscev.cli import main
 from mscev.query import open_store, run_query, stored_queries
+from mscev.render import labeler
 from mscev.serve import Settings, create_app
 from mscev.web.pool import Job, QueryPool
 from mscev.web.sparql import GRAPH_TYPES, RESULTS_TYPES, refusal
@@ -611,3 +612,25 @@ def test_serve_on_a_busy_port_exits_2(built, capsys):
 def test_serve_without_a_build_exits_2(tmp_path, capsys):
     assert main(["serve", "--build", str(tmp_path / "nothing"), "--port", "1"]) == 2
     assert "mscev build" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- issue 14: bounded caches
+
+def test_the_answer_cache_of_the_pages_is_bounded(built):
+    """/network?focus=<any new IRI> kept every answer forever (issue 14, defect 4): the cache has a byte budget."""
+    budget = 40_000
+    with TestClient(create_app(Settings(build_dir=built.out, workers=1, cache_bytes=budget))) as test_client:
+        answers = test_client.app.state.site.answers
+        for number in range(120):
+            assert test_client.get("/network", params={"focus": f"https://example.org/new/{number}"}).status_code == 404
+        assert 0 < answers.currsize <= budget
+        assert len(answers) < 120
+        assert test_client.get("/network").status_code == 200  # and a page still works
+
+
+def test_the_labeler_remembers_a_bounded_number_of_iris(store):
+    label = labeler(store, cache_size=10)
+    for number in range(50):
+        assert label(ox.NamedNode(f"https://example.org/new/{number}")) is None
+    assert label(ox.NamedNode(FINDING))
+    assert label.cache_info().currsize == 10

@@ -4,6 +4,7 @@ rich is imported only when a table is drawn: importing it costs `mscev query -f 
 CURIE after the label, for users who want identifiers.
 """
 
+import functools
 import json
 import os
 import sys
@@ -26,19 +27,24 @@ ConsoleMaker = Callable[[], "Console"]  # the console, made on first use (see ms
 MACHINE_FORMATS = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}
 FORMATS = ("table", *MACHINE_FORMATS)
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+LABEL_CACHE_SIZE = 20_000  # IRIs; the graph has a few thousand labelled ones
 
 
-def labeler(store: ox.Store):
-    """A function giving the rdfs:label of an IRI in ``store`` (English or plain first, then by string order)."""
-    cache: dict[str, str | None] = {}
+def labeler(store: ox.Store, cache_size: int = LABEL_CACHE_SIZE):
+    """A function giving the rdfs:label of an IRI in ``store`` (English or plain first, then by string order);
+    the last ``cache_size`` IRIs asked about are remembered (a server is asked about any IRI anyone sends)."""
+
+    @functools.lru_cache(maxsize=cache_size)
+    def label_of(iri: str) -> str | None:
+        labels = sorted((q.object.language not in (None, "en"), q.object.value)
+                        for q in store.quads_for_pattern(ox.NamedNode(iri), RDFS_LABEL, None)
+                        if isinstance(q.object, ox.Literal))
+        return labels[0][1] if labels else None
 
     def label(node: ox.NamedNode) -> str | None:
-        if node.value not in cache:
-            labels = sorted((q.object.language not in (None, "en"), q.object.value)
-                            for q in store.quads_for_pattern(node, RDFS_LABEL, None) if isinstance(q.object, ox.Literal))
-            cache[node.value] = labels[0][1] if labels else None
-        return cache[node.value]
+        return label_of(node.value)
 
+    label.cache_info = label_of.cache_info
     return label
 
 

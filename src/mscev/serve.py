@@ -23,6 +23,7 @@ from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
+from cachetools import LRUCache
 import pyoxigraph as ox
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,6 +78,7 @@ class Settings:
     max_rows: int = 10_000
     max_body: int = 256 * 1024
     worker_memory_mb: int = 2048
+    cache_bytes: int = 32 * 1024 * 1024
 
 
 class BodyLimit:
@@ -117,7 +119,9 @@ class Site:
         self.store = open_store(settings.build_dir)
         self.pages = Pages(self.store, labeler(self.store))
         self.pool: QueryPool | None = None
-        self._cache: dict[tuple, Answer] = {}
+        # least recently used answers go first once their bodies (and keys) exceed the budget: pages such as
+        # /network?focus=… make a new entry for any IRI anyone asks about
+        self.answers = LRUCache(maxsize=settings.cache_bytes, getsizeof=_answer_size)
         self._queries: dict[str, StoredQuery] = {}
         self._queries_stamp = None
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
@@ -147,14 +151,15 @@ class Site:
         return await run_in_threadpool(self.pool.run, job)
 
     async def cached(self, job: Job) -> Answer:
-        """Answers of the pages' own queries, kept: the store does not change while the server runs."""
+        """Answers of the pages' own queries, kept (up to ``cache_bytes``): the store does not change while the
+        server runs."""
         key = (job.query if isinstance(job.query, str) else job.query.text, tuple(sorted(job.params.items())))
-        if key not in self._cache:
+        answer = self.answers.get(key)
+        if answer is None:
             answer = await self.run(job)
-            if not answer.ok:
-                return answer
-            self._cache[key] = answer
-        return self._cache[key]
+            if answer.ok and _answer_size(answer) <= self.answers.maxsize:
+                self.answers[key] = answer
+        return answer
 
     def page(self, request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
         return self.templates.TemplateResponse(request, template, context, status_code=status_code,
@@ -169,6 +174,12 @@ class Site:
     def table(self, answer: Answer):
         """The (variables, rows) of a SPARQL JSON answer, with terms labelled for people."""
         return self.pages.table(ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON))
+
+
+def _answer_size(answer: Answer) -> int:
+    """Bytes an entry of the answer cache holds, roughly: its body, and its key (parameters are at most 500
+    characters)."""
+    return len(answer.body) + 1024
 
 
 def _web_query(name: str):
