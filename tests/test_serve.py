@@ -272,6 +272,36 @@ def test_deep_nesting_is_refused_before_it_reaches_the_parser(client, depth):
     assert response.status_code == 400 and "nests brackets" in response.text
 
 
+# Shapes that segfaulted pyoxigraph (issue 14, defect 6): thousands of group elements in one query
+MANY_PATTERNS = {
+    "binds": "ASK { " + " ".join(f"BIND(1 AS ?b{i})" for i in range(5000)) + " }",
+    "minus": "ASK { ?s ?p ?o " + " ".join(f"MINUS {{ ?s ?p ?o{i} }}" for i in range(5000)) + " }",
+    "projections": "SELECT " + " ".join(f"(1 AS ?v{i})" for i in range(5000)) + " {}",
+}
+
+
+@pytest.mark.parametrize("name", MANY_PATTERNS)
+def test_queries_of_too_many_patterns_are_refused_before_evaluation(client, name):
+    response = send(client, "POST form", MANY_PATTERNS[name], "*/*")
+    assert response.status_code == 400 and "pattern elements" in response.text, response.text[:300]
+
+
+def test_element_count_ignores_data_and_strings():
+    assert refusal("SELECT * WHERE { VALUES ?x { " + " ".join(f"{i}.5" for i in range(3000)) + " } }") is None
+    assert refusal('ASK { FILTER(?x = "' + ". ; , BIND " * 3000 + '") }') is None
+
+
+def test_a_crashing_worker_is_replaced_and_others_are_answered(built):
+    """The pool itself (no refusal in front of it): the crash answers a clean 500, the next job is answered."""
+    pool = QueryPool(built.out, workers=1, time_limit=60, max_rows=10)
+    try:
+        crashed = pool.run(Job(MANY_PATTERNS["binds"]))
+        assert crashed.status == 500 and "stopped unexpectedly" in crashed.text
+        assert pool.run(Job(ASK)).status == 200
+    finally:
+        pool.close()
+
+
 @pytest.mark.parametrize("params", [
     {"default-graph-uri": "not an iri"}, {"named-graph-uri": "<<>>"}, {"format": "bogus"},
 ])
