@@ -351,6 +351,40 @@ def test_runaway_queries_do_not_block_other_requests(client):
         slow.join()
 
 
+def test_stored_queries_stay_fast_while_heavy_queries_flood(built):
+    """Issue 14, defect 3: clients looping a heavy free query took every worker; stored queries waited for the
+    time limit or got 503. Bounded: 8 flooding threads for about 6 s, one well-behaved client."""
+    import threading
+    import time
+
+    settings = Settings(build_dir=built.out, workers=2, timeout=TIME_LIMIT, max_rows=MAX_ROWS)
+    with TestClient(create_app(settings)) as test_client:
+        stop, latencies, statuses, flood_statuses = threading.Event(), [], [], []
+
+        def flood():
+            while not stop.is_set():
+                flood_statuses.append(send(test_client, "POST form", RUNAWAY, "*/*").status_code)
+                time.sleep(0.01)
+
+        flooders = [threading.Thread(target=flood) for _ in range(8)]
+        for thread in flooders:
+            thread.start()
+        try:
+            time.sleep(1)
+            for _ in range(25):
+                began = time.monotonic()
+                statuses.append(test_client.get("/queries/graph-summary?format=json").status_code)
+                latencies.append(time.monotonic() - began)
+                time.sleep(0.2)
+        finally:
+            stop.set()
+            for thread in flooders:
+                thread.join(30)
+    assert statuses == [200] * 25
+    assert max(latencies) < 1.0, sorted(latencies)[-5:]
+    assert set(flood_statuses) <= {429, 503}, set(flood_statuses)  # the heavy ones: refused or stopped, never 500
+
+
 def test_results_over_the_row_cap_are_refused_with_400(client):
     response = send(client, "GET", "SELECT * WHERE { ?s ?p ?o }", "*/*")
     assert response.status_code == 400 and f"more than {MAX_ROWS} rows" in response.text and "LIMIT" in response.text

@@ -318,7 +318,12 @@ def stats(build_dir: Path) -> None:
 @click.option("--host", default="127.0.0.1", help="Address to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, help="TCP port.")
 @build_option()
-@click.option("--workers", type=click.IntRange(min=1), default=2, help="Query worker processes.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, help="Query worker processes for free queries "
+              "(the SPARQL protocol), at a lower CPU priority.")
+@click.option("--reserved-workers", type=click.IntRange(min=1), default=1, help="Query worker processes kept for "
+              "stored queries and pages, so that heavy free queries cannot starve them.")
+@click.option("--client-queries", type=click.IntRange(min=1), default=2, help="Free queries one client (address) "
+              "may have running or waiting at once (429 beyond).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0,
               help="Seconds a query may run before it is stopped (503).")
 @click.option("--max-rows", type=click.IntRange(min=1), default=10_000, help="Rows (or triples) a result may have; "
@@ -328,12 +333,13 @@ def stats(build_dir: Path) -> None:
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
               help="MiB of memory a query worker may use (503 beyond).")
 @click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
-def serve(host: str, port: int, build_dir: Path, workers: int, timeout: float, max_rows: int, max_body: int,
-          worker_memory: int, log_level: str) -> None:
+def serve(host: str, port: int, build_dir: Path, workers: int, reserved_workers: int, client_queries: int,
+          timeout: float, max_rows: int, max_body: int, worker_memory: int, log_level: str) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
-    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory)
+    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory,
+                        reserved_workers=reserved_workers, client_queries=client_queries)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 

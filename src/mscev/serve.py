@@ -16,6 +16,7 @@ lets browser tools query the endpoint. Errors are text for programs and a page f
 from __future__ import annotations
 
 import socket
+from collections import Counter
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ RESULT_CONTENT = {200: {"description": "Query results, in the negotiated format.
                   403: {"description": "An update or a federated (SERVICE) query: refused."},
                   406: {"description": "No acceptable format for this kind of result."},
                   413: {"description": "Request body larger than the server's limit."},
+                  429: {"description": "The client has too many free queries running or waiting."},
                   503: {"description": "The query overran the time limit or the memory budget, or all workers "
                                        "were busy."}}
 
@@ -79,6 +81,8 @@ class Settings:
     max_body: int = 256 * 1024
     worker_memory_mb: int = 2048
     cache_bytes: int = 32 * 1024 * 1024
+    reserved_workers: int = 1
+    client_queries: int = 2
 
 
 class BodyLimit:
@@ -122,6 +126,7 @@ class Site:
         # least recently used answers go first once their bodies (and keys) exceed the budget: pages such as
         # /network?focus=… make a new entry for any IRI anyone asks about
         self.answers = LRUCache(maxsize=settings.cache_bytes, getsizeof=_answer_size)
+        self.free_queries: Counter[str] = Counter()  # free queries running or waiting, by client address
         self._queries: dict[str, StoredQuery] = {}
         self._queries_stamp = None
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
@@ -141,7 +146,7 @@ class Site:
 
     def start(self) -> None:
         self.pool = QueryPool(self.settings.build_dir, self.settings.workers, self.settings.timeout,
-                              self.settings.max_rows, self.settings.worker_memory_mb)
+                              self.settings.max_rows, self.settings.worker_memory_mb, self.settings.reserved_workers)
 
     def stop(self) -> None:
         if self.pool:
@@ -149,6 +154,21 @@ class Site:
 
     async def run(self, job: Job) -> Answer:
         return await run_in_threadpool(self.pool.run, job)
+
+    async def run_free(self, request: Request, job: Job) -> Answer:
+        """A free query, if its client has fewer than ``client_queries`` running or waiting (429 otherwise), so
+        that one client looping heavy queries cannot queue up in front of everyone else."""
+        client = request.client.host if request.client else ""
+        if self.free_queries[client] >= self.settings.client_queries:
+            return Answer.error(429, f"You have {self.free_queries[client]} queries running or waiting, the limit of "
+                                     "this server per client (mscev serve --client-queries); wait for their answers.")
+        self.free_queries[client] += 1
+        try:
+            return await self.run(job)
+        finally:
+            self.free_queries[client] -= 1
+            if not self.free_queries[client]:
+                del self.free_queries[client]
 
     async def cached(self, job: Job) -> Answer:
         """Answers of the pages' own queries, kept (up to ``cache_bytes``): the store does not change while the
@@ -262,10 +282,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job.results_type is None and job.graph_type is None:
             return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV) "
                                             "or RDF (Turtle, N-Triples, JSON-LD).")
-        answer = await site.run(job)
+        answer = await site.run_free(request, job)
         if wants_html:
             return sparql_page(request, text, answer)
-        return Response(answer.body, answer.status, media_type=answer.media_type, headers={"Vary": "Accept"})
+        headers = {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {})}
+        return Response(answer.body, answer.status, media_type=answer.media_type, headers=headers)
 
     def sparql_page(request: Request, text: str, answer: Answer) -> Response:
         graph = answer.ok and answer.media_type.startswith("application/n-triples")

@@ -13,6 +13,12 @@ worker. Workers also get a memory budget (RLIMIT_DATA, which bounds the heap): a
 machine's memory makes its worker abort, and the server answers 503 instead of swapping.
 
 Answers are serialised inside the worker, rows counted as they stream out (see ``_capped_solutions``).
+
+Two lanes keep heavy free queries from starving the cheap ones: free queries (the SPARQL protocol) run only on
+the ``workers`` of the free lane, whose processes run at a lower CPU priority (nice FREE_NICENESS); stored
+queries and the pages' own queries have ``reserved`` workers of their own at normal priority, and take an
+idle free worker when theirs are busy. Twenty clients looping a cross product keep the free lane busy, and
+the stored queries are still answered at once (benchmarks/flood.py).
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from __future__ import annotations
 import io
 import itertools
 import multiprocessing
-import queue
+import os
 import resource
 import signal
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +42,8 @@ from mscev.query import StoredQuery, open_store, run_query
 from mscev.web.sparql import used_prefixes
 
 TSV = ox.QueryResultsFormat.TSV
+STORED, FREE = "stored", "free"  # the lanes
+FREE_NICENESS = 10  # a free worker's CPU weight is a tenth of a stored one's (Linux CFS)
 
 
 @dataclass(frozen=True)
@@ -186,9 +196,11 @@ def execute(store: ox.Store, job: Job, max_rows: int) -> Answer:
         return Answer.error(400, f"The query failed: {error}")
 
 
-def _worker_main(connection, build_dir: str, max_rows: int, memory_bytes: int) -> None:
+def _worker_main(connection, build_dir: str, max_rows: int, memory_bytes: int, niceness: int = 0) -> None:
     """A worker's life: open the store, then answer jobs one by one until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its workers
+    if niceness:
+        os.nice(niceness)
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     store = open_store(Path(build_dir))
@@ -204,38 +216,60 @@ def _worker_main(connection, build_dir: str, max_rows: int, memory_bytes: int) -
 class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: object
+    lane: str
 
 
 class QueryPool:
-    """A fixed number of worker processes; ``run`` hands a job to an idle one and waits up to the time limit.
+    """Worker processes in two lanes; ``run`` hands a job to an idle worker of its lane and waits up to the
+    time limit.
 
     ``run`` blocks, so the server calls it from a thread. Requests beyond the number of workers wait for one
     to become free, for at most the time limit.
     """
 
     def __init__(self, build_dir: Path, workers: int = 2, time_limit: float = 10.0, max_rows: int = 10_000,
-                 memory_mb: int = 2048):
+                 memory_mb: int = 2048, reserved: int = 1):
         self.build_dir, self.time_limit, self.max_rows = Path(build_dir), time_limit, max_rows
         self.memory_bytes = memory_mb * 1024 * 1024
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["pyoxigraph", "mscev.web.pool"])
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: dict[str, deque[_Worker]] = {STORED: deque(), FREE: deque()}
+        self._available = threading.Condition()
         self._all: set[_Worker] = set()
-        self._lock = threading.Lock()
         self._closed = False
-        for _ in range(workers):
-            self._idle.put(self._start())
+        for lane, count in ((STORED, reserved), (FREE, workers)):
+            for _ in range(count):
+                self._release(self._start(lane))
 
-    def _start(self) -> _Worker:
+    def _start(self, lane: str) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, daemon=True, name="mscev-query-worker",
-                                        args=(child, str(self.build_dir), self.max_rows, self.memory_bytes))
+        niceness = FREE_NICENESS if lane == FREE else 0
+        process = self._context.Process(target=_worker_main, daemon=True, name=f"mscev-query-worker-{lane}",
+                                        args=(child, str(self.build_dir), self.max_rows, self.memory_bytes, niceness))
         process.start()
         child.close()  # the worker's end: once it dies, our end reads EOF at once
-        worker = _Worker(process, parent)
-        with self._lock:
+        worker = _Worker(process, parent, lane)
+        with self._available:
             self._all.add(worker)
         return worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._available:
+            self._idle[worker.lane].append(worker)
+            self._available.notify_all()
+
+    def _acquire(self, lanes: tuple[str, ...]) -> _Worker | None:
+        """An idle worker of the first of ``lanes`` that has one, waiting up to the time limit; None after."""
+        deadline = time.monotonic() + self.time_limit
+        with self._available:
+            while True:
+                for lane in lanes:
+                    if self._idle[lane]:
+                        return self._idle[lane].popleft()
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._available.wait(remaining)
 
     def _replace(self, worker: _Worker) -> int | None:
         """Kill ``worker`` (if still alive), start a fresh one in its place, and return the old exit code."""
@@ -243,24 +277,25 @@ class QueryPool:
             worker.process.kill()
         worker.process.join(5)
         worker.connection.close()
-        with self._lock:
+        with self._available:
             self._all.discard(worker)
         if not self._closed:
-            self._idle.put(self._start())
+            self._release(self._start(worker.lane))
         return worker.process.exitcode
 
     def run(self, job: Job) -> Answer:
         """The answer to ``job``, or a 503 answer when it overran the time limit or its worker died."""
-        try:
-            worker = self._idle.get(timeout=self.time_limit)
-        except queue.Empty:
-            return Answer.error(503, f"All {len(self._all)} query workers stayed busy for {self.time_limit:g} s; "
-                                     "try again shortly.")
+        lanes = (STORED, FREE) if isinstance(job.query, StoredQuery) else (FREE,)
+        worker = self._acquire(lanes)
+        if worker is None:
+            busy = sum(1 for worker in self._all if worker.lane in lanes)
+            return Answer.error(503, f"All {busy} query workers for {'stored' if len(lanes) == 2 else 'free'} "
+                                     f"queries stayed busy for {self.time_limit:g} s; try again shortly.")
         try:
             worker.connection.send(job)
             if worker.connection.poll(self.time_limit):
                 answer = worker.connection.recv()
-                self._idle.put(worker)
+                self._release(worker)
                 return answer
         except (EOFError, OSError):
             pass  # the worker died while running the query
@@ -279,7 +314,7 @@ class QueryPool:
     def close(self) -> None:
         """Stop every worker (on server shutdown)."""
         self._closed = True
-        with self._lock:
+        with self._available:
             workers = list(self._all)
             self._all.clear()
         for worker in workers:
