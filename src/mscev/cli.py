@@ -396,22 +396,25 @@ def release(out_dir: Path, build_dir: Path) -> None:
 @click.option("--release", "release_dir", type=PATH, default=DEFAULT_RELEASE_DIR,
               help="Release folder (`mscev release`).")
 @click.option("--chunk", type=click.IntRange(min=1), help="Triples per request (default 50,000).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds one request (a chunk sent and answered) may take in all.")
 def publish(endpoint: str, graph: str | None, user: str | None, password: str | None, release_dir: Path,
-            chunk: int | None) -> None:
+            chunk: int | None, timeout: float) -> None:
     """Load a release (asserted and inferred triples) into a triple store server, replacing the graph it had there."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
     from rich.table import Table
 
-    from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish
+    from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish, redact
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("triples"),
                TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err(), transient=True) as progress:
         task = progress.add_task("publishing", total=None)
         result = run_publish(endpoint, release_dir, graph or PUBLISHED_GRAPH, user, password, chunk or CHUNK_TRIPLES,
-                             on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total))
-    table = Table(title=f"mscev publish {release_dir} → {endpoint}")
+                             on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total),
+                             timeout=timeout)
+    table = Table(title=f"mscev publish {release_dir} → {escape(redact(endpoint))}")
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("graph", escape(result.graph))
