@@ -332,14 +332,20 @@ def stats(build_dir: Path) -> None:
               help="Bytes a request body may have (413 beyond).")
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
               help="MiB of memory a query worker may use (503 beyond).")
+@click.option("--max-connections", type=click.IntRange(min=8), default=1000, help="Connections kept open at once "
+              "(within the open-file limit); beyond, the one waiting longest for its request is closed.")
+@click.option("--request-timeout", type=click.FloatRange(min=0.5), default=10.0,
+              help="Seconds a client has to send its whole request, from connecting or from the last answer.")
 @click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
 def serve(host: str, port: int, build_dir: Path, workers: int, reserved_workers: int, client_queries: int,
-          timeout: float, max_rows: int, max_body: int, worker_memory: int, log_level: str) -> None:
+          timeout: float, max_rows: int, max_body: int, worker_memory: int, max_connections: int,
+          request_timeout: float, log_level: str) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
     settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory,
-                        reserved_workers=reserved_workers, client_queries=client_queries)
+                        reserved_workers=reserved_workers, client_queries=client_queries,
+                        max_connections=max_connections, request_timeout=request_timeout)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 

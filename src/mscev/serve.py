@@ -15,6 +15,8 @@ lets browser tools query the endpoint. Errors are text for programs and a page f
 
 from __future__ import annotations
 
+import logging
+import resource
 import socket
 from collections import Counter
 from contextlib import asynccontextmanager
@@ -57,6 +59,7 @@ MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condit
 NETWORK_DEFAULT_FOCUS = "mscev:BoneMarrowMSC"
 SPARQL_QUERY_TYPE, SPARQL_UPDATE_TYPE, FORM_TYPE = ("application/sparql-query", "application/sparql-update",
                                                      "application/x-www-form-urlencoded")
+FILE_RESERVE = 100  # open files kept for other uses than connections
 ALL_TYPES = [*RESULTS_TYPES.values(), *GRAPH_TYPES.values()]
 FORMAT_CHOICES = f"choose one of {', '.join([*RESULTS_TYPES, *GRAPH_TYPES])}"
 RESULT_CONTENT = {200: {"description": "Query results, in the negotiated format.",
@@ -83,6 +86,8 @@ class Settings:
     cache_bytes: int = 32 * 1024 * 1024
     reserved_workers: int = 1
     client_queries: int = 2
+    max_connections: int = 1000
+    request_timeout: float = 10.0
 
 
 class BodyLimit:
@@ -549,9 +554,25 @@ def _downloads(path: str, params: dict, formats=None) -> list[tuple[str, str]]:
     return [(name, f"{path}?{urlencode({**params, 'format': name})}") for name in formats]
 
 
+def connection_limit(wanted: int) -> int:
+    """The connections the server may keep open: ``wanted``, within the open-file limit (raised to its hard
+    maximum), leaving FILE_RESERVE files for the store, the workers' pipes and the static files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    raised = 1 << 16 if hard == resource.RLIM_INFINITY else min(hard, 1 << 16)
+    if raised > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = raised
+    return max(8, min(wanted, soft - FILE_RESERVE))
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "info") -> None:
-    """Run the server until interrupted (uvicorn, one process; queries run in the app's worker pool)."""
+    """Run the server until interrupted (uvicorn, one process; queries run in the app's worker pool).
+
+    Connections are bounded and each request has a deadline (mscev.web.connections); a message repeated in the
+    log is written at most once every 10 s."""
     import uvicorn
+
+    from mscev.web.connections import RepeatFilter, guarded_protocol
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:  # a clear error, before any work
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -560,6 +581,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
         except OSError as error:
             raise MscevError(f"--host {host} --port {port}: cannot listen there ({error.strerror or error}); "
                              "choose another --port.") from None
+    settings = settings or Settings()
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    protocol = guarded_protocol(connection_limit(settings.max_connections), settings.request_timeout)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, server_header=False, http=protocol,
+                            timeout_keep_alive=min(5, settings.request_timeout))
+    repeats = RepeatFilter()
+    for name in ("asyncio", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(repeats)
+    uvicorn.Server(config).run()
 
