@@ -385,6 +385,24 @@ def test_stored_queries_stay_fast_while_heavy_queries_flood(built):
     assert set(flood_statuses) <= {429, 503}, set(flood_statuses)  # the heavy ones: refused or stopped, never 500
 
 
+# A few hundred rows of a few kilobytes each: well under the row cap, megabytes in all (issue 14, defect 5)
+WIDE = ("SELECT ?s (REPLACE(STR(?s), '.', '" + "x" * 200 + "') AS ?wide) WHERE { ?s a <https://w3id.org/mscev/Finding> } "
+        "LIMIT 400")
+
+
+def test_answers_over_the_byte_cap_are_refused_with_a_clear_message(built):
+    settings = Settings(build_dir=built.out, workers=1, timeout=30, max_rows=MAX_ROWS, max_answer_bytes=1_000_000)
+    with TestClient(create_app(settings)) as test_client:
+        for accept in ("application/sparql-results+json", "text/csv", "application/sparql-results+xml"):
+            response = send(test_client, "POST form", WIDE, accept)
+            assert response.status_code == 400 and "--max-answer" in response.text, (accept, len(response.content))
+        assert send(test_client, "POST form", WIDE.replace("400", "20"), "text/csv").status_code == 200
+        wide_graph = f"CONSTRUCT {{ ?s <urn:wide> ?wide }} WHERE {{ {WIDE.split('WHERE {')[1].split('}')[0]} " \
+                     f"BIND(REPLACE(STR(?s), '.', '{'x' * 200}') AS ?wide) }}"
+        response = send(test_client, "POST form", wide_graph, "application/n-triples")
+        assert response.status_code == 400 and "--max-answer" in response.text
+
+
 def test_results_over_the_row_cap_are_refused_with_400(client):
     response = send(client, "GET", "SELECT * WHERE { ?s ?p ?o }", "*/*")
     assert response.status_code == 400 and f"more than {MAX_ROWS} rows" in response.text and "LIMIT" in response.text

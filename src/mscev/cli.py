@@ -328,6 +328,8 @@ def stats(build_dir: Path) -> None:
               help="Seconds a query may run before it is stopped (503).")
 @click.option("--max-rows", type=click.IntRange(min=1), default=10_000, help="Rows (or triples) a result may have; "
               "more is refused with 400 (web pages show the first rows instead).")
+@click.option("--max-answer", type=click.IntRange(min=1), default=64, help="MiB an answer may have; a larger one is "
+              "refused with 400 (the server holds at most this much per worker).")
 @click.option("--max-body", type=click.IntRange(min=1024), default=256 * 1024,
               help="Bytes a request body may have (413 beyond).")
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
@@ -338,14 +340,15 @@ def stats(build_dir: Path) -> None:
               help="Seconds a client has to send its whole request, from connecting or from the last answer.")
 @click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
 def serve(host: str, port: int, build_dir: Path, workers: int, reserved_workers: int, client_queries: int,
-          timeout: float, max_rows: int, max_body: int, worker_memory: int, max_connections: int,
+          timeout: float, max_rows: int, max_answer: int, max_body: int, worker_memory: int, max_connections: int,
           request_timeout: float, log_level: str) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
     settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory,
                         reserved_workers=reserved_workers, client_queries=client_queries,
-                        max_connections=max_connections, request_timeout=request_timeout)
+                        max_connections=max_connections, request_timeout=request_timeout,
+                        max_answer_bytes=max_answer * 1024 * 1024)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 

@@ -64,7 +64,7 @@ ALL_TYPES = [*RESULTS_TYPES.values(), *GRAPH_TYPES.values()]
 FORMAT_CHOICES = f"choose one of {', '.join([*RESULTS_TYPES, *GRAPH_TYPES])}"
 RESULT_CONTENT = {200: {"description": "Query results, in the negotiated format.",
                         "content": {media_type: {} for media_type in ALL_TYPES}},
-                  400: {"description": "Malformed query, bad parameter, or more rows than the server's cap."},
+                  400: {"description": "Malformed query, bad parameter, or more rows or bytes than the server's caps."},
                   403: {"description": "An update or a federated (SERVICE) query: refused."},
                   406: {"description": "No acceptable format for this kind of result."},
                   413: {"description": "Request body larger than the server's limit."},
@@ -87,6 +87,7 @@ class Settings:
     reserved_workers: int = 1
     client_queries: int = 2
     max_connections: int = 1000
+    max_answer_bytes: int = 64 * 1024 * 1024
     request_timeout: float = 10.0
 
 
@@ -151,7 +152,8 @@ class Site:
 
     def start(self) -> None:
         self.pool = QueryPool(self.settings.build_dir, self.settings.workers, self.settings.timeout,
-                              self.settings.max_rows, self.settings.worker_memory_mb, self.settings.reserved_workers)
+                              self.settings.max_rows, self.settings.worker_memory_mb, self.settings.reserved_workers,
+                              self.settings.max_answer_bytes)
 
     def stop(self) -> None:
         if self.pool:

@@ -91,34 +91,43 @@ class RowCapExceeded(Exception):
     """Raised by the capped writer when a result has more rows than the cap."""
 
 
-class _LineCountingBuffer(io.RawIOBase):
-    """A binary sink that stops the serialiser once it has written more than ``max_lines`` lines."""
+class AnswerTooLarge(Exception):
+    """Raised by the capped writer when an answer has more bytes than the cap."""
 
-    def __init__(self, max_lines: int):
+
+class _CappedBuffer(io.RawIOBase):
+    """A binary sink that stops the serialiser once it has written more than ``max_lines`` lines (when given) or
+    more than ``max_bytes`` bytes."""
+
+    def __init__(self, max_bytes: int, max_lines: int | None = None):
         self.data = bytearray()
         self.lines = 0
-        self.max_lines = max_lines
+        self.max_lines, self.max_bytes = max_lines, max_bytes
 
     def writable(self) -> bool:
         return True
 
     def write(self, chunk) -> int:
         self.data += chunk
-        self.lines += bytes(chunk).count(b"\n")
-        if self.lines > self.max_lines:
-            raise RowCapExceeded
+        if len(self.data) > self.max_bytes:
+            raise AnswerTooLarge
+        if self.max_lines is not None:
+            self.lines += bytes(chunk).count(b"\n")
+            if self.lines > self.max_lines:
+                raise RowCapExceeded
         return len(chunk)
 
 
-def _capped_solutions(solutions: ox.QuerySolutions, media_type: str, max_rows: int, truncate: bool) -> Answer:
-    """SELECT results in ``media_type``, reading at most ``max_rows`` rows.
+def _capped_solutions(solutions: ox.QuerySolutions, media_type: str, max_rows: int, truncate: bool,
+                      max_bytes: int) -> Answer:
+    """SELECT results in ``media_type``, reading at most ``max_rows`` rows and writing at most ``max_bytes``.
 
     pyoxigraph streams SPARQL TSV one row per line (line breaks inside literals are escaped), so a sink that
     counts lines stops the query after ``max_rows`` rows without reading the rest. The TSV text is then
     parsed back and written in the requested format by pyoxigraph's own serialisers; TSV keeps every term
     exactly (tested), so nothing is lost on the way.
     """
-    sink = _LineCountingBuffer(max_rows + 1)  # the header line, then one line per row
+    sink = _CappedBuffer(max_bytes, max_rows + 1)  # the header line, then one line per row
     truncated = False
     try:
         solutions.serialize(sink, format=TSV)
@@ -130,8 +139,11 @@ def _capped_solutions(solutions: ox.QuerySolutions, media_type: str, max_rows: i
         sink.data = sink.data[:_nth_newline(sink.data, max_rows + 1) + 1]
     tsv = bytes(sink.data)
     out_format = ox.QueryResultsFormat.from_media_type(media_type)
-    body = tsv if out_format == TSV else ox.parse_query_results(tsv, TSV).serialize(format=out_format)
-    return Answer(200, _with_charset(out_format.media_type), body, truncated)
+    if out_format == TSV:
+        return Answer(200, _with_charset(out_format.media_type), tsv, truncated)
+    sink = _CappedBuffer(max_bytes)
+    ox.parse_query_results(tsv, TSV).serialize(sink, format=out_format)
+    return Answer(200, _with_charset(out_format.media_type), bytes(sink.data), truncated)
 
 
 def _nth_newline(data: bytearray, n: int) -> int:
@@ -141,16 +153,19 @@ def _nth_newline(data: bytearray, n: int) -> int:
     return position
 
 
-def _capped_triples(triples: ox.QueryTriples, media_type: str, max_rows: int, truncate: bool) -> Answer:
-    """CONSTRUCT/DESCRIBE results in ``media_type``, reading at most ``max_rows`` triples."""
+def _capped_triples(triples: ox.QueryTriples, media_type: str, max_rows: int, truncate: bool,
+                    max_bytes: int) -> Answer:
+    """CONSTRUCT/DESCRIBE results in ``media_type``, reading at most ``max_rows`` triples and writing at most
+    ``max_bytes``."""
     kept = list(itertools.islice(triples, max_rows + 1))
     truncated = len(kept) > max_rows
     if truncated and not truncate:
         return Answer.error(400, f"The result has more than {max_rows} triples, the limit of this server "
                                  "(mscev serve --max-rows). Add LIMIT, or narrow the pattern.")
     out_format = ox.RdfFormat.from_media_type(media_type)
-    body = ox.serialize(kept[:max_rows], format=out_format, prefixes=used_prefixes(kept[:max_rows]))
-    return Answer(200, _with_charset(out_format.media_type), body, truncated)
+    sink = _CappedBuffer(max_bytes)
+    ox.serialize(kept[:max_rows], sink, format=out_format, prefixes=used_prefixes(kept[:max_rows]))
+    return Answer(200, _with_charset(out_format.media_type), bytes(sink.data), truncated)
 
 
 def _with_charset(media_type: str) -> str:
@@ -168,8 +183,9 @@ def _evaluate(store: ox.Store, job: Job):
     return store.query(job.query, **graphs)
 
 
-def execute(store: ox.Store, job: Job, max_rows: int) -> Answer:
-    """Run one job on ``store`` and serialise its answer; user errors become 4xx answers."""
+def execute(store: ox.Store, job: Job, max_rows: int, max_bytes: int = 64 * 1024 * 1024) -> Answer:
+    """Run one job on ``store`` and serialise its answer (at most ``max_rows`` rows and ``max_bytes`` bytes);
+    user errors become 4xx answers."""
     truncate = job.page_rows is not None
     cap = min(max_rows, job.page_rows) if truncate else max_rows
     try:
@@ -178,14 +194,17 @@ def execute(store: ox.Store, job: Job, max_rows: int) -> Answer:
             if job.graph_type is None:
                 return Answer.error(406, "This query returns triples (CONSTRUCT or DESCRIBE); accept text/turtle, "
                                          "application/n-triples or application/ld+json.")
-            return _capped_triples(results, job.graph_type, cap, truncate)
+            return _capped_triples(results, job.graph_type, cap, truncate, max_bytes)
         if job.results_type is None:
             return Answer.error(406, "This query returns a result table (SELECT or ASK); accept SPARQL JSON, XML, "
                                      "CSV or TSV results.")
         if isinstance(results, ox.QueryBoolean):
             out_format = ox.QueryResultsFormat.from_media_type(job.results_type)
             return Answer(200, _with_charset(out_format.media_type), results.serialize(format=out_format))
-        return _capped_solutions(results, job.results_type, cap, truncate)
+        return _capped_solutions(results, job.results_type, cap, truncate, max_bytes)
+    except AnswerTooLarge:
+        return Answer.error(400, f"The answer is larger than {max_bytes:,} bytes, the limit of this server (mscev "
+                                 "serve --max-answer). Ask for fewer rows (LIMIT) or shorter values.")
     except SyntaxError as error:
         return Answer.error(400, f"SPARQL syntax error: {error}")
     except MscevError as error:
@@ -196,7 +215,8 @@ def execute(store: ox.Store, job: Job, max_rows: int) -> Answer:
         return Answer.error(400, f"The query failed: {error}")
 
 
-def _worker_main(connection, build_dir: str, max_rows: int, memory_bytes: int, niceness: int = 0) -> None:
+def _worker_main(connection, build_dir: str, max_rows: int, max_bytes: int, memory_bytes: int,
+                 niceness: int = 0) -> None:
     """A worker's life: open the store, then answer jobs one by one until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its workers
     if niceness:
@@ -209,7 +229,7 @@ def _worker_main(connection, build_dir: str, max_rows: int, memory_bytes: int, n
             job = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(execute(store, job, max_rows))
+        connection.send(execute(store, job, max_rows, max_bytes))
 
 
 @dataclass(eq=False)  # compared and hashed by identity, kept in a set
@@ -228,8 +248,8 @@ class QueryPool:
     """
 
     def __init__(self, build_dir: Path, workers: int = 2, time_limit: float = 10.0, max_rows: int = 10_000,
-                 memory_mb: int = 2048, reserved: int = 1):
-        self.build_dir, self.time_limit, self.max_rows = Path(build_dir), time_limit, max_rows
+                 memory_mb: int = 2048, reserved: int = 1, max_bytes: int = 64 * 1024 * 1024):
+        self.build_dir, self.time_limit, self.max_rows, self.max_bytes = Path(build_dir), time_limit, max_rows, max_bytes
         self.memory_bytes = memory_mb * 1024 * 1024
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["pyoxigraph", "mscev.web.pool"])
@@ -245,7 +265,8 @@ class QueryPool:
         parent, child = self._context.Pipe()
         niceness = FREE_NICENESS if lane == FREE else 0
         process = self._context.Process(target=_worker_main, daemon=True, name=f"mscev-query-worker-{lane}",
-                                        args=(child, str(self.build_dir), self.max_rows, self.memory_bytes, niceness))
+                                        args=(child, str(self.build_dir), self.max_rows, self.max_bytes,
+                                              self.memory_bytes, niceness))
         process.start()
         child.close()  # the worker's end: once it dies, our end reads EOF at once
         worker = _Worker(process, parent, lane)
