@@ -292,12 +292,19 @@ def test_element_count_ignores_data_and_strings():
 
 
 def test_a_crashing_worker_is_replaced_and_others_are_answered(built):
-    """The pool itself (no refusal in front of it): the crash answers a clean 500, the next job is answered."""
+    """A free query of that shape is refused in the worker; a stored one (trusted, not scanned) crashes its worker:
+    the crash answers a clean 500, and the next jobs of both lanes are answered."""
+    from pathlib import Path
+
+    from mscev.query import StoredQuery
+
     pool = QueryPool(built.out, workers=1, time_limit=60, max_rows=10)
     try:
-        crashed = pool.run(Job(MANY_PATTERNS["binds"]))
+        assert pool.run(Job(MANY_PATTERNS["binds"])).status == 400
+        crashed = pool.run(Job(StoredQuery("crash", Path("crash.rq"), "", (), (), MANY_PATTERNS["binds"])))
         assert crashed.status == 500 and "stopped unexpectedly" in crashed.text
         assert pool.run(Job(ASK)).status == 200
+        assert pool.run(Job(stored_queries()["graph-summary"])).status == 200
     finally:
         pool.close()
 

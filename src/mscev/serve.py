@@ -47,7 +47,7 @@ from mscev.web import pictures
 from mscev.web.pages import Pages, humanize
 from mscev.web.pool import Answer, Job, QueryPool
 from mscev.web.sparql import (GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, RESULTS_TYPES, graph_type, known_format,
-                               negotiate, refusal, results_type, used_prefixes)
+                               negotiate, results_type, used_prefixes)
 
 WEB_DIR = Path(__file__).parent / "web"
 WEB_QUERIES = WEB_DIR / "queries"
@@ -268,10 +268,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if wants_html:
                 return site.page(request, "sparql.html", text=_editor_text(), answer=None)
             return service_description(request, short_name)
-        text = queries[0]
-        refused = refusal(text)
-        if refused:
-            return site.error(request, *refused)
+        text = queries[0]  # refused or not by its shape in a worker (mscev.web.pool.execute), off the event loop
         graphs = {"default_graphs": tuple(fields.get("default-graph-uri", [])),
                   "named_graphs": tuple(fields.get("named-graph-uri", []))}
         for name, iris in zip(("default-graph-uri", "named-graph-uri"), graphs.values()):

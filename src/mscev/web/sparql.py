@@ -1,6 +1,7 @@
 """The SPARQL protocol's rules for this server: which formats it speaks, and which requests it refuses.
 
-Refusals are decided before a query reaches a worker:
+Refusals are decided before pyoxigraph parses a query (in the query worker, by ``refusal``: scanning up to 256 KB
+of text is CPU work, kept off the server's event loop):
 - updates: pyoxigraph's query parser rejects them anyway (a 400), and the store is opened read-only; the
   server answers the clearer 403 when an update form field, an update content type, or an update operation
   (INSERT, DELETE, LOAD, CLEAR …) as the first keyword of the text is seen;
