@@ -723,3 +723,45 @@ def test_the_labeler_remembers_a_bounded_number_of_iris(store):
         assert label(ox.NamedNode(f"https://example.org/new/{number}")) is None
     assert label(ox.NamedNode(FINDING))
     assert label.cache_info().currsize == 10
+
+
+# ---------------------------------------------------------------- issue 14: a rebuild while serving
+
+def test_a_rebuild_while_serving_switches_every_answer_to_the_new_build(built, tmp_path):
+    """Issue 14, defect 7: after `mscev build` into the served folder, answers were stale, then flipped between
+    the old and the new build as workers were replaced. Now the server switches all at once, and every response
+    names its build."""
+    import shutil
+    import time
+
+    from mscev.atomic import swap_in
+    from mscev.web.pool import build_id
+
+    served, staging = tmp_path / "served", tmp_path / "staging"
+    shutil.copytree(built.out, served)
+    new_fact = "ASK { <https://example.org/rebuilt> ?p ?o }"
+    with TestClient(create_app(Settings(build_dir=served, workers=2, timeout=10))) as test_client:
+        old = build_id(served)
+        assert test_client.get("/queries/graph-summary?format=json").headers["x-mscev-build"] == old
+        assert test_client.get("/").headers["x-mscev-build"] == old
+        assert send(test_client, "POST form", new_fact, "application/sparql-results+json").json()["boolean"] is False
+
+        shutil.copytree(built.out, staging)  # a new build, swapped in whole as `mscev build` does
+        store = ox.Store(str(staging / "store"))
+        store.add(ox.Quad(ox.NamedNode("https://example.org/rebuilt"), ox.NamedNode("https://example.org/p"),
+                          ox.Literal("new"), ox.NamedNode("https://w3id.org/mscev/data/graph/asserted")))
+        store.flush()
+        del store
+        summary = json.loads((staging / "summary.json").read_text())
+        (staging / "summary.json").write_text(json.dumps({**summary, "rebuilt": True}))
+        swap_in(staging, served)
+        new = build_id(served)
+        time.sleep(1.1)
+
+        seen = set()
+        for _ in range(12):
+            response = send(test_client, "POST form", new_fact, "application/sparql-results+json")
+            seen.add((response.headers["x-mscev-build"], response.json()["boolean"]))
+            page = test_client.get("/queries/graph-summary?format=json")
+            seen.add((page.headers["x-mscev-build"], True))
+        assert new != old and seen == {(new, True)}

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import resource
 import socket
+import threading
+import time
 from collections import Counter
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,11 +43,11 @@ from mscev import __version__
 from mscev.errors import MscevError
 from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, EXTERNAL_FILE, ONTOLOGY_FILE, QUERIES_DIR
-from mscev.query import StoredQuery, open_store, read_query, stored_queries
+from mscev.query import StoredQuery, read_query, stored_queries
 from mscev.render import catalogue_json, labeler
 from mscev.web import pictures
 from mscev.web.pages import Pages, humanize
-from mscev.web.pool import Answer, Job, QueryPool
+from mscev.web.pool import Answer, Job, QueryPool, open_build
 from mscev.web.sparql import (GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, RESULTS_TYPES, graph_type, known_format,
                                negotiate, results_type, used_prefixes)
 
@@ -59,6 +61,8 @@ MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condit
 NETWORK_DEFAULT_FOCUS = "mscev:BoneMarrowMSC"
 SPARQL_QUERY_TYPE, SPARQL_UPDATE_TYPE, FORM_TYPE = ("application/sparql-query", "application/sparql-update",
                                                      "application/x-www-form-urlencoded")
+BUILD_HEADER = "X-Mscev-Build"
+BUILD_CHECK_SECONDS = 1.0
 FILE_RESERVE = 100  # open files kept for other uses than connections
 ALL_TYPES = [*RESULTS_TYPES.values(), *GRAPH_TYPES.values()]
 FORMAT_CHOICES = f"choose one of {', '.join([*RESULTS_TYPES, *GRAPH_TYPES])}"
@@ -121,17 +125,56 @@ class BodyLimit:
                 "(mscev serve --max-body).\n")
 
 
+@dataclass
+class Generation:
+    """One build as served: its id, the server's own handle on its store (pages, labels), the answers kept for
+    the pages, and the query workers opened on it."""
+
+    build: str
+    store: ox.Store
+    pages: Pages
+    answers: LRUCache
+    pool: QueryPool | None = None
+
+
+class BuildHeader:
+    """ASGI middleware: looks for a new build before each request (Site.refresh) and names the build served in
+    the X-Mscev-Build header of every response (a response from a query worker names the worker's own)."""
+
+    def __init__(self, app, site: Site):
+        self.app, self.site = app, site
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        await self.site.refresh()
+        build = self.site.current.build.encode()
+
+        async def send_naming_the_build(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == BUILD_HEADER.lower().encode() for name, _ in headers):
+                    headers.append((BUILD_HEADER.lower().encode(), build))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_naming_the_build)
+
+
 class Site:
-    """The store, the worker pool and the templates, shared by every route."""
+    """The build being served, the templates and the limits, shared by every route.
+
+    A build written into the served folder (`mscev build` swaps it in whole) is noticed at the next request
+    (summary.json is looked at once a second at most): a new generation is opened beside the old one (store,
+    pages, a fresh pool of workers), then every request goes to it at once; the old pool stops once its last
+    queries are over (the time limit). Every response names its build in an X-Mscev-Build header.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = open_store(settings.build_dir)
-        self.pages = Pages(self.store, labeler(self.store))
-        self.pool: QueryPool | None = None
-        # least recently used answers go first once their bodies (and keys) exceed the budget: pages such as
-        # /network?focus=… make a new entry for any IRI anyone asks about
-        self.answers = LRUCache(maxsize=settings.cache_bytes, getsizeof=_answer_size)
+        self.current = self._open(with_pool=False)
+        self._retired: list[QueryPool] = []
+        self._stamp, self._checked, self._switching = self._summary_stamp(), time.monotonic(), False
         self.free_queries: Counter[str] = Counter()  # free queries running or waiting, by client address
         self._queries: dict[str, StoredQuery] = {}
         self._queries_stamp = None
@@ -150,14 +193,75 @@ class Site:
             self._queries, self._queries_stamp = stored_queries(), stamp
         return self._queries
 
+    @property
+    def store(self) -> ox.Store:
+        return self.current.store
+
+    @property
+    def pages(self) -> Pages:
+        return self.current.pages
+
+    @property
+    def pool(self) -> QueryPool | None:
+        return self.current.pool
+
+    @property
+    def answers(self) -> LRUCache:
+        return self.current.answers
+
+    def _open(self, with_pool: bool = True) -> Generation:
+        settings = self.settings
+        store, build = open_build(settings.build_dir)
+        # least recently used answers go first once their bodies exceed the budget: pages such as
+        # /network?focus=… make a new entry for any IRI anyone asks about
+        generation = Generation(build, store, Pages(store, labeler(store)),
+                                LRUCache(maxsize=settings.cache_bytes, getsizeof=_answer_size))
+        if with_pool:
+            generation.pool = self._new_pool()
+        return generation
+
+    def _new_pool(self) -> QueryPool:
+        settings = self.settings
+        return QueryPool(settings.build_dir, settings.workers, settings.timeout, settings.max_rows,
+                         settings.worker_memory_mb, settings.reserved_workers, settings.max_answer_bytes)
+
+    def _summary_stamp(self):
+        try:
+            info = (Path(self.settings.build_dir) / "summary.json").stat()
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    async def refresh(self) -> None:
+        """Switch to a new build if one was swapped into the served folder (see the class)."""
+        now = time.monotonic()
+        if self._switching or now - self._checked < BUILD_CHECK_SECONDS:
+            return
+        self._checked = now
+        stamp = self._summary_stamp()
+        if stamp is None or stamp == self._stamp:
+            return
+        self._switching = True
+        try:
+            generation = await run_in_threadpool(self._open)
+        except MscevError as error:  # a damaged folder: keep serving the build we have
+            logging.getLogger("uvicorn.error").warning("not switching builds: %s", error)
+            return
+        finally:
+            self._switching = False
+        self._stamp = stamp
+        old, self.current = self.current, generation
+        if old.pool is not None:
+            self._retired.append(old.pool)
+            threading.Timer(self.settings.timeout + 5, old.pool.close).start()
+
     def start(self) -> None:
-        self.pool = QueryPool(self.settings.build_dir, self.settings.workers, self.settings.timeout,
-                              self.settings.max_rows, self.settings.worker_memory_mb, self.settings.reserved_workers,
-                              self.settings.max_answer_bytes)
+        self.current.pool = self._new_pool()
 
     def stop(self) -> None:
-        if self.pool:
-            self.pool.close()
+        for pool in [*self._retired, self.current.pool]:
+            if pool:
+                pool.close()
 
     async def run(self, job: Job) -> Answer:
         return await run_in_threadpool(self.pool.run, job)
@@ -178,8 +282,7 @@ class Site:
                 del self.free_queries[client]
 
     async def cached(self, job: Job) -> Answer:
-        """Answers of the pages' own queries, kept (up to ``cache_bytes``): the store does not change while the
-        server runs."""
+        """Answers of the pages' own queries, kept (up to ``cache_bytes``) for the build they came from."""
         key = (job.query if isinstance(job.query, str) else job.query.text, tuple(sorted(job.params.items())))
         answer = self.answers.get(key)
         if answer is None:
@@ -201,6 +304,10 @@ class Site:
     def table(self, answer: Answer):
         """The (variables, rows) of a SPARQL JSON answer, with terms labelled for people."""
         return self.pages.table(ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON))
+
+
+def _build_header(answer: Answer) -> dict[str, str]:
+    return {BUILD_HEADER: answer.build} if answer.build else {}
 
 
 def _answer_size(answer: Answer) -> int:
@@ -238,8 +345,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "mscev knowledge graph of extracellular vesicles from mesenchymal stem cells.")
     app.state.site = site
     app.add_middleware(BodyLimit, max_bytes=settings.max_body)
+    app.add_middleware(BuildHeader, site=site)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                       allow_headers=["*"], max_age=86400)
+                       allow_headers=["*"], expose_headers=[BUILD_HEADER], max_age=86400)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.exception_handler(HTTPException)
@@ -289,7 +397,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         answer = await site.run_free(request, job)
         if wants_html:
             return sparql_page(request, text, answer)
-        headers = {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {})}
+        headers = {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {}), **_build_header(answer)}
         return Response(answer.body, answer.status, media_type=answer.media_type, headers=headers)
 
     def sparql_page(request: Request, text: str, answer: Answer) -> Response:
@@ -398,7 +506,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job.results_type is None and job.graph_type is None:
             return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
         answer = await site.run(job)
-        return Response(answer.body, answer.status, media_type=answer.media_type, headers={"Vary": "Accept"})
+        return Response(answer.body, answer.status, media_type=answer.media_type,
+                        headers={"Vary": "Accept", **_build_header(answer)})
 
     # ---------------------------------------------------------------- pages
 

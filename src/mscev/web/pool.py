@@ -23,6 +23,7 @@ the stored queries are still answered at once (benchmarks/flood.py).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import multiprocessing
@@ -32,7 +33,7 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -73,6 +74,7 @@ class Answer:
     media_type: str
     body: bytes
     truncated: bool = False
+    build: str = ""  # the id of the build the worker answered from (see build_id)
 
     @classmethod
     def error(cls, status: int, message: str) -> Answer:
@@ -219,6 +221,25 @@ def execute(store: ox.Store, job: Job, max_rows: int, max_bytes: int = 64 * 1024
         return Answer.error(400, f"The query failed: {error}")
 
 
+def build_id(build_dir: Path) -> str:
+    """A short name of the build in ``build_dir``: the start of the SHA-256 of its summary.json, which every
+    build writes anew (it holds the build's counts and timings)."""
+    try:
+        return hashlib.sha256((Path(build_dir) / "summary.json").read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "unknown"
+
+
+def open_build(build_dir: Path) -> tuple[ox.Store, str]:
+    """The store of the build in ``build_dir`` and that build's id, even if a new build is swapped in meanwhile."""
+    for _ in range(5):
+        before = build_id(build_dir)
+        store = open_store(Path(build_dir))
+        if build_id(build_dir) == before:
+            break
+    return store, before
+
+
 def _worker_main(connection, build_dir: str, max_rows: int, max_bytes: int, memory_bytes: int,
                  niceness: int = 0) -> None:
     """A worker's life: open the store, then answer jobs one by one until the pipe closes."""
@@ -227,13 +248,13 @@ def _worker_main(connection, build_dir: str, max_rows: int, max_bytes: int, memo
         os.nice(niceness)
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
-    store = open_store(Path(build_dir))
+    store, build = open_build(Path(build_dir))
     while True:
         try:
             job = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(execute(store, job, max_rows, max_bytes))
+        connection.send(replace(execute(store, job, max_rows, max_bytes), build=build))
 
 
 @dataclass(eq=False)  # compared and hashed by identity, kept in a set
