@@ -80,7 +80,8 @@ def expand_codepoint_escapes(text: str) -> str:
 
 def scan(text: str) -> tuple[list[str], int, int]:
     """The bare words of a SPARQL text, upper-cased (keywords, function names), its deepest bracket nesting and
-    its number of pattern elements (ELEMENT_KEYWORDS and SEPARATORS).
+    its number of pattern elements (ELEMENT_KEYWORDS and SEPARATORS). Scanning stops once the nesting or the
+    elements are over their limits: the query is refused anyway, and a hostile one is refused in no time.
 
     >>> scan('SELECT * WHERE { ?service <urn:SERVICE> "service {" . ex:service ?p 1.5 FILTER(1) } # SERVICE')
     (['SELECT', 'WHERE', 'FILTER'], 2, 3)
@@ -94,6 +95,8 @@ def scan(text: str) -> tuple[list[str], int, int]:
             depth += (match.group("other") in OPENING) - (match.group("other") in CLOSING)
             deepest = max(deepest, depth)
             elements += match.group("other") in SEPARATORS
+        if deepest > MAX_NESTING or elements > MAX_ELEMENTS:
+            break
     return words, deepest, elements
 
 
@@ -109,10 +112,10 @@ def refusal(text: str) -> tuple[int, str] | None:
         return 403, ("Federated queries (SERVICE) are refused by this endpoint: it answers from its own graph only. "
                      "Run the query on your own store, with this graph loaded, to combine it with other sources.")
     if depth > MAX_NESTING:
-        return 400, f"The query nests brackets {depth} deep; this endpoint accepts at most {MAX_NESTING}."
+        return 400, f"The query nests brackets more than {MAX_NESTING} deep, the most this endpoint accepts."
     if elements > MAX_ELEMENTS:
-        return 400, (f"The query has {elements} pattern elements (BIND, OPTIONAL, FILTER, UNION, triple patterns …); "
-                     f"this endpoint accepts at most {MAX_ELEMENTS}. Split it, or put data in a VALUES block.")
+        return 400, (f"The query has more than {MAX_ELEMENTS} pattern elements (BIND, OPTIONAL, FILTER, UNION, triple "
+                     "patterns …), the most this endpoint accepts. Split it, or put data in a VALUES block.")
     return None
 
 
