@@ -392,12 +392,13 @@ def _send(port: int, method: str, path: str, headers: dict, body) -> tuple[int, 
 
 @pytest.fixture
 def real_server(built, monkeypatch):
-    """`mscev serve` as users run it, on a free loopback port, with small limits (3 workers of 512 MiB, 3 s)."""
+    """`mscev serve` as users run it, on a free loopback port, with small limits (3 free workers of 512 MiB, 3 s)."""
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
     from load_serve import running_server
 
+    # the attackers here share one address: room for all of them (the per-client limit has its own test)
     with running_server(built.out, "--workers", "3", "--timeout", str(SERVER_TIMEOUT), "--max-rows", "1000",
-                        "--worker-memory", "512", quiet=True) as (server, base):
+                        "--worker-memory", "512", "--client-queries", "16", quiet=True) as (server, base):
         yield server, int(base.rsplit(":", 1)[1])
 
 
