@@ -8,9 +8,12 @@ One ASGI application (FastAPI, run by uvicorn) over the read-only store of a bui
   other IRI at /resource?iri=…: an HTML page for browsers, its description for RDF clients;
 - pages: home, search, one per stored query and per entity, the source × condition heat map, a network view.
 
-Safety: updates and SERVICE are refused before evaluation (mscev.web.sparql); every query runs in a worker
-process with a time limit, a row cap and a memory budget (mscev.web.pool); request bodies are capped; CORS
-lets browser tools query the endpoint. Errors are text for programs and a page for browsers.
+Safety: updates, SERVICE and queries of too deep a nesting or too many pattern elements are refused before
+evaluation (mscev.web.sparql); every query runs in a worker process with a time limit, a row cap, an answer
+size cap and a memory budget, stored queries in a lane of their own (mscev.web.pool); a client has a limit of
+free queries at once; request bodies are capped; connections are bounded and each request has a deadline
+(mscev.web.connections); a build swapped into the served folder replaces the served one all at once (Site).
+CORS lets browser tools query the endpoint. Errors are text for programs and a page for browsers.
 """
 
 from __future__ import annotations
@@ -253,7 +256,9 @@ class Site:
         old, self.current = self.current, generation
         if old.pool is not None:
             self._retired.append(old.pool)
-            threading.Timer(self.settings.timeout + 5, old.pool.close).start()
+            closer = threading.Timer(self.settings.timeout + 5, old.pool.close)  # its last queries are over by then
+            closer.daemon = True  # stop() closes it too, when the server stops first
+            closer.start()
 
     def start(self) -> None:
         self.current.pool = self._new_pool()

@@ -274,7 +274,8 @@ class QueryPool:
 
     def __init__(self, build_dir: Path, workers: int = 2, time_limit: float = 10.0, max_rows: int = 10_000,
                  memory_mb: int = 2048, reserved: int = 1, max_bytes: int = 64 * 1024 * 1024):
-        self.build_dir, self.time_limit, self.max_rows, self.max_bytes = Path(build_dir), time_limit, max_rows, max_bytes
+        self.build_dir, self.time_limit = Path(build_dir), time_limit
+        self.max_rows, self.max_bytes = max_rows, max_bytes
         self.memory_bytes = memory_mb * 1024 * 1024
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["pyoxigraph", "mscev.web.pool"])
