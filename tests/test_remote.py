@@ -15,12 +15,15 @@ value differently:
 - a GROUP_CONCAT column as the sorted list of its parts (SPARQL leaves their order open).
 """
 
+import contextlib
 import hashlib
+import itertools
 import json
 import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from decimal import Decimal
@@ -318,6 +321,65 @@ def test_command_errors_exit_2(args, message, tmp_path, capsys, monkeypatch):
     port = _closed_port()
     assert main([arg.format(port=port, tmp=tmp_path) for arg in args]) == 2
     assert message in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_a_password_in_the_endpoint_url_is_never_shown(tmp_path, capsys, monkeypatch):
+    """Issue 14, defect 13: `mscev publish` printed the password of http://user:password@host/ in its errors."""
+    monkeypatch.delenv("MSCEV_PASSWORD", raising=False)
+    release = _fake_release(tmp_path / "release", b'<http://example.org/a> <http://example.org/p> "x" .\n')
+    endpoint = f"http://dba:s3cret-pw@127.0.0.1:{_closed_port()}/store"
+    assert main(["publish", "--endpoint", endpoint, "--release", str(release)]) == 2
+    assert main(["query", "graph-summary", "--endpoint", endpoint.replace("/store", "/sparql")]) == 2
+    assert main(["publish", "--endpoint", "ftp://dba:s3cret-pw@127.0.0.1/store", "--release", str(release)]) == 2
+    shown = capsys.readouterr()
+    assert "s3cret-pw" not in shown.out + shown.err
+    assert "dba:***@127.0.0.1" in shown.err.replace("\n", "")
+
+
+@contextlib.contextmanager
+def _trickling_server():
+    """A loopback server that answers every request one byte every 0.2 s, for ever: no read ever times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(30)
+                try:
+                    connection.recv(65536)
+                    for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: "):
+                        if stop.wait(0.2):
+                            break
+                        connection.sendall(bytes([byte]))
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/store"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_publish_ends_at_its_overall_time_limit_against_a_trickling_server(tmp_path):
+    """Issue 14, defect 13: a server answering one byte at a time held `mscev publish` for ever."""
+    release = _fake_release(tmp_path / "release", b'<http://example.org/a> <http://example.org/p> "x" .\n')
+    with _trickling_server() as endpoint:
+        began = time.monotonic()
+        with pytest.raises(MscevError, match="no complete answer within 2 s"):
+            publish(endpoint, release, timeout=2)
+        assert time.monotonic() - began < 6
 
 
 # ---------------------------------------------------------------- against Virtuoso Open Source

@@ -133,7 +133,7 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
                    "inferred": result.reasoning.counts() if result.reasoning else {},
                    "synthetic": result.synthetic, "data_dir": str(result.data_dir.resolve()), "sources": result.sources}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        _write_manifest(staging, ox.Store.read_only(str(staging / STORE_DIR)))
+        write_build_manifest(staging, ox.Store.read_only(str(staging / STORE_DIR)))
         swap_in(staging, result.out)
     except OSError as error:
         raise MscevError(f"{result.out}: cannot write the build ({error.strerror or error}); "
@@ -299,7 +299,7 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
         summary.update(reasoner=ENGINE_NAMES[reasoning.profile], inferred=reasoning.counts())
         write_text(summary_file, json.dumps(summary, indent=2) + "\n")  # queries then say which inferences they see
-        _write_manifest(build_dir, store)
+        write_build_manifest(build_dir, store)
 
 
 def is_synthetic(store: ox.Store) -> bool:
@@ -307,7 +307,7 @@ def is_synthetic(store: ox.Store) -> bool:
     return bool(store.query("ASK { ?review a <https://w3id.org/mscev/SyntheticReview> }", use_default_graph_as_union=True))
 
 
-def _write_manifest(folder: Path, store: ox.Store) -> None:
+def write_build_manifest(folder: Path, store: ox.Store) -> None:
     """manifest.json: the build's files and the store's triples per graph (mscev.manifest)."""
     graphs = {}
     for graph in (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH):

@@ -366,24 +366,39 @@ def stats(build_dir: Path) -> None:
 @click.option("--host", default="127.0.0.1", help="Address to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, help="TCP port.")
 @build_option()
-@click.option("--workers", type=click.IntRange(min=1), default=2, help="Query worker processes.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, help="Query worker processes for free queries "
+              "(the SPARQL protocol), at a lower CPU priority.")
+@click.option("--reserved-workers", type=click.IntRange(min=1), default=1, help="Query worker processes kept for "
+              "stored queries and pages, so that heavy free queries cannot starve them.")
+@click.option("--client-queries", type=click.IntRange(min=1), default=2, help="Free queries one client (address) "
+              "may have running or waiting at once (429 beyond).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0,
               help="Seconds a query may run before it is stopped (503).")
 @click.option("--max-rows", type=click.IntRange(min=1), default=10_000, help="Rows (or triples) a result may have; "
               "more is refused with 400 (web pages show the first rows instead).")
+@click.option("--max-answer", type=click.IntRange(min=1), default=64, help="MiB an answer may have; a larger one is "
+              "refused with 400 (the server holds at most this much per worker).")
 @click.option("--max-body", type=click.IntRange(min=1024), default=256 * 1024,
               help="Bytes a request body may have (413 beyond).")
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
               help="MiB of memory a query worker may use (503 beyond).")
+@click.option("--max-connections", type=click.IntRange(min=8), default=1000, help="Connections kept open at once "
+              "(within the open-file limit); beyond, the one waiting longest for its request is closed.")
+@click.option("--request-timeout", type=click.FloatRange(min=0.5), default=10.0,
+              help="Seconds a client has to send its whole request, from connecting or from the last answer.")
 @click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
 @click.option("--base-url", help="Public address of the site (e.g. https://kg.example.org/mscev/), named in the "
               "service description; default: the address it listens on.")
-def serve(host: str, port: int, build_dir: Path, workers: int, timeout: float, max_rows: int, max_body: int,
-          worker_memory: int, log_level: str, base_url: str | None) -> None:
+def serve(host: str, port: int, build_dir: Path, workers: int, reserved_workers: int, client_queries: int,
+          timeout: float, max_rows: int, max_answer: int, max_body: int, worker_memory: int, max_connections: int,
+          request_timeout: float, log_level: str, base_url: str | None) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
-    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory, base_url)
+    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory, base_url,
+                        reserved_workers=reserved_workers, client_queries=client_queries,
+                        max_connections=max_connections, request_timeout=request_timeout,
+                        max_answer_bytes=max_answer * 1024 * 1024)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 
@@ -440,22 +455,25 @@ def release(out_dir: Path, build_dir: Path) -> None:
 @click.option("--release", "release_dir", type=PATH, default=DEFAULT_RELEASE_DIR,
               help="Release folder (`mscev release`).")
 @click.option("--chunk", type=click.IntRange(min=1), help="Triples per request (default 50,000).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds one request (a chunk sent and answered) may take in all.")
 def publish(endpoint: str, graph: str | None, user: str | None, password: str | None, release_dir: Path,
-            chunk: int | None) -> None:
+            chunk: int | None, timeout: float) -> None:
     """Load a release (asserted and inferred triples) into a triple store server, replacing the graph it had there."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
     from rich.table import Table
 
-    from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish
+    from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish, redact
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("triples"),
                TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err(), transient=True) as progress:
         task = progress.add_task("publishing", total=None)
         result = run_publish(endpoint, release_dir, graph or PUBLISHED_GRAPH, user, password, chunk or CHUNK_TRIPLES,
-                             on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total))
-    table = Table(title=f"mscev publish {release_dir} → {endpoint}")
+                             on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total),
+                             timeout=timeout)
+    table = Table(title=f"mscev publish {release_dir} → {escape(redact(endpoint))}")
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("graph", escape(result.graph))
