@@ -595,8 +595,11 @@ def update_imports() -> None:
     ontology/imports/synonyms.tsv."""
     from mscev.imports import write_imports
 
-    terms, synonyms = write_imports()
-    out().print(f"Wrote ontology/imports/external.ttl with {terms} terms and {synonyms} synonyms.")
+    terms, synonyms, changed = write_imports()
+    if changed:
+        out().print(f"Wrote ontology/imports/external.ttl with {terms} terms and {synonyms} synonyms.")
+    else:
+        out().print(f"ontology/imports/external.ttl is up to date ({terms} terms, {synonyms} synonyms): not rewritten.")
 
 
 def main(argv: list[str] | None = None) -> int:
