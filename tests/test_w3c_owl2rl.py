@@ -113,8 +113,6 @@ KNOWN_DIFFERENCES = {
     "PositiveEntailment-rdfbased_sem_rdfsext_range_subprop": ("SCHEMA", "a range inherited by a subproperty (scm-rng2)"),
     "PositiveEntailment-rdfbased_sem_rdfsext_range_superclass": ("SCHEMA", "a range widened to a superclass (scm-rng1)"),
     "PositiveEntailment-rdfbased_sem_restrict_hasvalue_cmp_prop": ("SCHEMA", "subclass links between hasValue restrictions (scm-hv)"),
-    "PositiveEntailment-rdfbased_sem_restrict_somevalues_cmp_class": ("SCHEMA", "subclass links between someValuesFrom restrictions (scm-svf1)"),
-    "PositiveEntailment-rdfbased_sem_restrict_somevalues_cmp_prop": ("SCHEMA", "subclass links between someValuesFrom restrictions (scm-svf2)"),
     "PositiveEntailment-WebOnt_AnnotationProperty_002": ("EXISTENTIAL", "an annotation whose value is an anonymous individual"),
     "PositiveEntailment-WebOnt_I4_6_005_Direct": ("DIRECT", None),
     "Inconsistency-WebOnt_miscellaneous_203": ("XML", None),

@@ -33,6 +33,7 @@ def guarded_protocol(max_connections: int, request_seconds: float) -> type[H11Pr
 
     class GuardedProtocol(H11Protocol):
         _deadline = None
+        _started = False  # some bytes of the awaited request have arrived
 
         def connection_made(self, transport) -> None:
             if len(self.connections) >= max_connections:
@@ -46,6 +47,7 @@ def guarded_protocol(max_connections: int, request_seconds: float) -> type[H11Pr
             self.await_request()
 
         def data_received(self, data: bytes) -> None:
+            self._started = True
             super().data_received(data)
             if self.conn.their_state in REQUEST_RECEIVED:
                 self.stop_waiting()
@@ -62,6 +64,7 @@ def guarded_protocol(max_connections: int, request_seconds: float) -> type[H11Pr
 
         def await_request(self) -> None:
             self.stop_waiting()
+            self._started = False
             self._deadline = self.loop.call_later(request_seconds, self.give_up)
             waiting[self] = None
 
@@ -72,10 +75,15 @@ def guarded_protocol(max_connections: int, request_seconds: float) -> type[H11Pr
             waiting.pop(self, None)
 
         def give_up(self) -> None:
-            """Close a connection whose request did not arrive in time (or that makes room for a new one)."""
+            """Close a connection whose request did not arrive in time (or that makes room for a new one): one that
+            sent part of a request is cut (reset); an idle one, such as a browser's preconnected socket, is closed
+            in order, so that the browser sees the close and opens a new connection instead of failing a request."""
             self.stop_waiting()
             if not self.transport.is_closing():
-                self.transport.abort()
+                if self._started:
+                    self.transport.abort()
+                else:
+                    self.transport.close()
 
     return GuardedProtocol
 
