@@ -323,7 +323,9 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
 
 def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file,
                     ids) -> None:
-    """`mscev query --endpoint`: the same binding and output, on a server; the table's labels come from it."""
+    """`mscev query --endpoint`: the same binding and output, on a server; the labels of a table, CSV or TSV come
+    from it. An endpoint has no build summary to say which reasoner made its inferences: the table's caption says
+    they are those published in the graph, and where."""
     from mscev import render
     from mscev.remote import PUBLISHED_GRAPH, RemoteStore, run_remote_query
 
@@ -336,10 +338,10 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, b
     with RemoteStore(endpoint, graph or PUBLISHED_GRAPH, user, password) as remote:
         results = run_remote_query(stored, values, remote)
         labels = None
-        if fmt == "table":
+        if fmt == "table" or fmt in render.PLAIN_FORMATS:
             results, labels = remote.labels(results)
     render.emit(results, fmt, out_file, out, label=render.labeler(labels) if labels is not None else None, ids=ids,
-                title=stored.summary or None)
+                title=stored.summary or None, caption=f"inferences: as published in {remote.graph} at {remote.shown}")
 
 
 @app.command()

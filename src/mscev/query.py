@@ -244,7 +244,9 @@ def bind_parameters(query: StoredQuery, values: dict[str, str], store: ox.Store)
 def check_known_value(param: Parameter, term, prop: str, store: ox.Store) -> None:
     """A value the graph has for ``prop`` (e.g. a reference number), or a refusal that says which values it has."""
     predicate = ox.NamedNode(prop)
-    if next(iter(store.quads_for_pattern(None, predicate, term)), None) is not None:
+    # a query, not quads_for_pattern: the store may be a SPARQL endpoint (mscev.remote.RemoteStore); the term is
+    # written from an RDF term (N-Triples syntax), never from the user's text
+    if bool(store.query(f"ASK {{ ?s {predicate} {term} }}", use_default_graph_as_union=True)):
         return
     summary = next(iter(store.query(  # prop is an IRI from a query's header, never a user's text
         f"SELECT (MIN(?v) AS ?low) (MAX(?v) AS ?high) (COUNT(DISTINCT ?v) AS ?n) WHERE {{ ?s {predicate} ?v }}",
