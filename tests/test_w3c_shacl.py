@@ -13,13 +13,13 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
-from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.util import from_n3
 from rdflib.namespace import SH
 
 from mscev.errors import MscevError
-from mscev.load import to_rdflib
+from mscev.load import to_oxigraph, to_rdflib
 from mscev.shacl_sparql import compile_shapes, run_checks
 
 pytestmark = pytest.mark.w3c
@@ -99,19 +99,9 @@ def expected_report(graph: Graph, test) -> tuple[bool, Counter]:
     return conforms, results
 
 
-def _to_ox(term):
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
-
-
 def fast_report(data: Graph, shapes: Graph) -> tuple[bool, Counter]:
     store = ox.Store()
-    store.extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), DATA) for s, p, o in data)
+    store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), DATA) for s, p, o in data)
     results = Counter()
     for check, focus, value in run_checks(compile_shapes(shapes, store, DATA), store, DATA):
         path = None
@@ -152,7 +142,7 @@ def _canonical(text: str | None) -> str | None:
     if text is None or not text.startswith('"'):
         return text
     store = ox.Store()
-    store.add(ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), _to_ox(from_n3(text))))
+    store.add(ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), to_oxigraph(from_n3(text))))
     return _term_text(to_rdflib(next(iter(store)).object))
 
 
