@@ -30,10 +30,10 @@ from mscev.atomic import locked, replacing_folder, swap_in, write_text
 from mscev.errors import MscevError
 from mscev.export import canonical, canonical_quads
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
-from mscev.manifest import MANIFEST, write_manifest
+from mscev.manifest import MANIFEST, source_digests, write_manifest
 from mscev.namespaces import bind_prefixes, prefix_map
 from mscev.processes import OUT_OF_MEMORY_HINT, die_with, with_parent
-from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_digests, source_files
+from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
 from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, STORE_DIR, rows, run_query,
                          separate_values_not_from_body)
 from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, reason, reason_store

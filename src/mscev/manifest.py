@@ -63,6 +63,12 @@ def damaged(build_dir: Path, why: str) -> MscevError:
                       f"--out {build_dir}` to write it again.")
 
 
+def source_digests(files: Iterable[Path]) -> dict[str, str]:
+    """Each input file's SHA-256 by its absolute path: a build records what it read (summary.json), so that
+    staleness is judged by content, not by time (a file rewritten with the same bytes is not a change)."""
+    return {str(Path(path).resolve()): sha256(path) for path in files}
+
+
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
