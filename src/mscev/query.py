@@ -36,6 +36,7 @@ from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_files
 
 PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 HEADER = re.compile(r"^#\+\s*([\w-]+)\s*:\s*(.*)$")
 PARAM = re.compile(r"^(?P<name>\w+)\s+(?P<type>\w+)(?:\((?P<kinds>[\w|-]+)\))?"
                    r'(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
