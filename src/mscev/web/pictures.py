@@ -20,6 +20,10 @@ EMPTY_COLOUR, LOW_COLOUR, HIGH_COLOUR = (243, 244, 246), (222, 235, 247), (8, 69
 # Network geometry (px)
 COLUMN_WIDTH, ROW_HEIGHT, NETWORK_MARGIN, MAX_PER_COLUMN, LABEL_CHARS, LAST_LABEL_WIDTH = 225, 19, 28, 60, 31, 190
 CHARACTER_WIDTH = 6.4  # mean width of a 12 px system-ui character
+# The stored queries the heat map draws: rows are conditions as reported, or the organ or system areas they
+# roll up to; a cell opens BY_CONDITION_QUERY for its row.
+MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condition"
+MATRIX_QUERIES = {"condition": MATRIX_QUERY, "area": "area-source-matrix"}
 LAYERS = ("MSC source", "vesicle preparation", "cargo", "target", "condition")
 EDGE_LAYERS = {"source-vesicle": (0, 1), "vesicle-cargo": (1, 2), "cargo-target": (2, 3), "vesicle-condition": (1, 4)}
 
@@ -192,4 +196,4 @@ def _order_by_barycentre(columns: list[list[Node]], edges: list[Edge], sweeps: i
 
 def matrix_cell_href(condition: Term, _column: str) -> str:
     """A heat-map cell opens the stored question 'which sources, for this condition (or area)?'."""
-    return "/queries/sources-by-condition?" + urlencode({"condition": condition.curie or condition.iri or ""})
+    return f"/queries/{BY_CONDITION_QUERY}?" + urlencode({"condition": condition.curie or condition.iri or ""})

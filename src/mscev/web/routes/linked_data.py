@@ -1,0 +1,74 @@
+"""Linked data: every IRI under https://w3id.org/mscev/ at its own path and any other IRI at /resource?iri=…,
+as a page for browsers and as its description for RDF clients (content negotiation). Registered last: its
+path matches anything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand
+from mscev.paths import EXTERNAL_FILE, ONTOLOGY_FILE
+from mscev.web.site import Site, SiteDep, downloads
+from mscev.web.sparql import GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, negotiate, used_prefixes
+
+ONTOLOGY_FILES = {ONTOLOGY_IRI: ONTOLOGY_FILE, EXTERNAL_ONTOLOGY_IRI: EXTERNAL_FILE}
+DESCRIPTIONS = {200: {"content": {HTML: {}, **{media_type: {} for media_type in GRAPH_TYPES.values()}}}}
+
+router = APIRouter(tags=["Linked data"])
+
+
+@router.get("/resource", summary="Any IRI of the graph: a page or its RDF description", responses=DESCRIPTIONS)
+def any_resource(request: Request, site: SiteDep,
+                 iri: Annotated[str, Query(description="A full IRI or a CURIE.")]):
+    iri = expand(iri) or iri
+    local = iri[len(NAMESPACES["MSCEV"]):]
+    if iri.startswith(NAMESPACES["MSCEV"]) and not local.startswith("/"):  # "//host" would lead off this site
+        extra = {k: v for k, v in request.query_params.items() if k != "iri"}
+        return RedirectResponse("/" + local + ("?" + urlencode(extra) if extra else ""), 303)
+    return describe(request, site, iri, invalid_status=400)
+
+
+@router.get("/{path:path}", summary="The project's IRIs (https://w3id.org/mscev/PATH): a page or its RDF description",
+            responses=DESCRIPTIONS)
+def project_resource(request: Request, site: SiteDep, path: str):
+    return describe(request, site, NAMESPACES["MSCEV"] + path)
+
+
+def describe(request: Request, site: Site, iri: str, invalid_status: int = 404) -> Response:
+    """Content negotiation for one IRI: a page, or its description in an RDF format.
+
+    Text that is no IRI (spaces, control characters, an empty string) is refused with ``invalid_status``: 404 at
+    a path (nothing lives there), 400 for /resource?iri= (the parameter is wrong)."""
+    try:
+        ox.NamedNode(iri)
+    except ValueError as error:
+        name = f"iri={iri!r}" if invalid_status == 400 else f"<{iri}>"
+        return site.error(request, invalid_status, f"{name} is not a valid IRI ({error}); nothing is about it.")
+    short_name = request.query_params.get("format")
+    if short_name and short_name not in GRAPH_TYPES:
+        return site.error(request, 400, f"format={short_name!r}: choose one of {', '.join(GRAPH_TYPES)}")
+    media_type = GRAPH_TYPES[short_name] if short_name else \
+        negotiate(request.headers.get("accept"), [*GRAPH_TYPES.values(), HTML])
+    if media_type is None:
+        return site.error(request, 406, "Accept text/html, text/turtle, application/n-triples, "
+                                        "application/ld+json or application/rdf+xml.")
+    ontology_file = ONTOLOGY_FILES.get(iri)
+    if ontology_file is None and not site.pages.exists(iri):
+        return site.error(request, 404, f"Nothing in the graph is about <{iri}>. Try the search on the home page.")
+    if media_type == HTML:
+        links = downloads(request.url.path, dict(request.query_params), tuple(GRAPH_TYPES))
+        formats = [(GRAPH_FORMAT_NAMES[name], GRAPH_TYPES[name], link) for name, link in links]
+        return site.page(request, "entity.html", entity=site.pages.entity(iri), iri=iri, formats=formats)
+    if ontology_file is not None and media_type == "text/turtle":
+        body = ontology_file.read_bytes()
+    else:
+        triples = list(ox.parse(path=ontology_file, format=ox.RdfFormat.TURTLE)) if ontology_file \
+            else site.pages.describe(iri)
+        body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(media_type),
+                            prefixes=used_prefixes(triples))
+    return Response(body, media_type=media_type, headers={"Vary": "Accept", "Link": f'<{iri}>; rel="describes"'})
