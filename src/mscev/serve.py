@@ -3,7 +3,9 @@
 One ASGI application (FastAPI, run by uvicorn) over the read-only store of a build, in areas that can be read
 alone (mscev.web.routes):
 - protocol: /sparql, the SPARQL 1.1 Protocol (GET, POST form, POST application/sparql-query), results in SPARQL
-  JSON/XML/CSV/TSV, graphs in Turtle/N-Triples/JSON-LD/RDF-XML, a Service Description without a query;
+  JSON/XML/CSV/TSV, graphs in Turtle/N-Triples/N3/JSON-LD (compacted as the release's)/RDF-XML, chosen by Accept
+  or by `format`/`output` names as common clients send them (mscev.web.sparql), a Service Description without
+  a query;
 - api: /queries and /queries/NAME, the stored queries, with parameters bound as by `mscev query`;
 - pages and pictures: home, search, one per stored query, the source × condition heat map, a network view;
 - linked data: every IRI under https://w3id.org/mscev/ at its own path (/data/finding/…, /Finding,

@@ -40,7 +40,7 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.query import StoredQuery, open_store, run_query
-from mscev.web.sparql import refusal, used_prefixes
+from mscev.web.sparql import refusal, write_graph
 
 TSV = ox.QueryResultsFormat.TSV
 STORED, FREE = "stored", "free"  # the lanes
@@ -168,7 +168,7 @@ def _capped_triples(triples: ox.QueryTriples, media_type: str, max_rows: int, tr
                                  "(mscev serve --max-rows). Add LIMIT, or narrow the pattern.")
     out_format = ox.RdfFormat.from_media_type(media_type)
     sink = _CappedBuffer(max_bytes)
-    ox.serialize(kept[:max_rows], sink, format=out_format, prefixes=used_prefixes(kept[:max_rows]))
+    write_graph(kept[:max_rows], out_format.media_type, sink)
     return Answer(200, _with_charset(out_format.media_type), bytes(sink.data), truncated)
 
 

@@ -37,7 +37,6 @@ HTML_ROWS = 1000  # rows shown on a page; downloads get up to the server's row c
 BUILD_HEADER = "X-Mscev-Build"
 BUILD_CHECK_SECONDS = 1.0
 ALL_TYPES = [*RESULTS_TYPES.values(), *GRAPH_TYPES.values()]
-FORMAT_CHOICES = f"choose one of {', '.join([*RESULTS_TYPES, *GRAPH_TYPES])}"
 RESULT_CONTENT = {200: {"description": "Query results, in the negotiated format.",
                         "content": {media_type: {} for media_type in ALL_TYPES}},
                   400: {"description": "Malformed query, bad parameter, or more rows or bytes than the server's caps."},

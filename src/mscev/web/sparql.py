@@ -32,11 +32,21 @@ from mscev.namespaces import prefix_map
 RESULTS_TYPES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
                  "csv": "text/csv", "tsv": "text/tab-separated-values"}
 GRAPH_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",
-               "rdfxml": "application/rdf+xml"}
-GRAPH_FORMAT_NAMES = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML"}
-# Media types that some clients send for SPARQL results, and the format they mean.
-RESULTS_ALIASES = {"application/json": "application/sparql-results+json", "application/xml":
-                   "application/sparql-results+xml", "text/xml": "application/sparql-results+xml"}
+               "rdfxml": "application/rdf+xml", "n3": "text/n3"}
+GRAPH_FORMAT_NAMES = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "n3": "N3"}
+# Other names and media types that clients use, and the format each means: media types some clients send in
+# Accept, and names they send in `format` (Virtuoso, SPARQLWrapper) or `output` (Fuseki, SPARQLWrapper). For a
+# graph, json and xml mean JSON-LD and RDF/XML, as in Fuseki (and SPARQLWrapper's XML default); text is Fuseki's.
+RESULTS_ALIASES = {"application/json": RESULTS_TYPES["json"], "application/xml": RESULTS_TYPES["xml"],
+                   "text/xml": RESULTS_TYPES["xml"], "sparql": RESULTS_TYPES["xml"]}
+GRAPH_ALIASES = {"application/json": GRAPH_TYPES["jsonld"], "application/x-json+ld": GRAPH_TYPES["jsonld"],
+                 "application/xml": GRAPH_TYPES["rdfxml"], "text/xml": GRAPH_TYPES["rdfxml"],
+                 "application/turtle": GRAPH_TYPES["ttl"], "application/x-turtle": GRAPH_TYPES["ttl"],
+                 "text/rdf+n3": GRAPH_TYPES["n3"],
+                 "json": GRAPH_TYPES["jsonld"], "json-ld": GRAPH_TYPES["jsonld"], "xml": GRAPH_TYPES["rdfxml"],
+                 "rdf+xml": GRAPH_TYPES["rdfxml"], "rdf": GRAPH_TYPES["rdfxml"], "turtle": GRAPH_TYPES["ttl"],
+                 "text": GRAPH_TYPES["ttl"], "ntriples": GRAPH_TYPES["nt"], "n-triples": GRAPH_TYPES["nt"]}
+FORMAT_PARAMETERS = ("format", "output")
 HTML = "text/html"
 
 MAX_NESTING = 200
@@ -137,24 +147,73 @@ def negotiate(accept: str | None, offers: list[str]) -> str | None:
         return mimeparse.best_match(ranked, "*/*") or None
 
 
-def results_type(accept: str | None, short_name: str | None = None) -> str | None:
-    """The media type for SELECT/ASK results: a ``format`` name wins over Accept; None if none is acceptable."""
-    if short_name:
-        return RESULTS_TYPES.get(short_name)
-    offers = [*RESULTS_TYPES.values(), *RESULTS_ALIASES]
+def format_values(pairs) -> list[tuple[str, str]]:
+    """(parameter, value) for each format named in the ``format`` and ``output`` parameters among ``pairs``, in
+    order. A value may be a comma-separated list (SPARQLWrapper sends its Accept header there); values are
+    compared without case and media-type parameters, empty ones are left out, and a space is read as the "+"
+    that an unencoded URL turns into one (rdf+xml)."""
+    values = []
+    for parameter, value in pairs:
+        if parameter in FORMAT_PARAMETERS:
+            for item in value.split(","):
+                item = item.split(";")[0].strip().lower().replace(" ", "+")
+                if item:
+                    values.append((parameter, item))
+    return values
+
+
+def unknown_format(values: list[tuple[str, str]], tables: bool = True) -> str | None:
+    """The refusal of the first value that names no format this server writes (no graph format, when not
+    ``tables``: a resource's description is a graph), or None."""
+    kinds = [(GRAPH_TYPES, GRAPH_ALIASES), *([(RESULTS_TYPES, RESULTS_ALIASES)] if tables else [])]
+    for parameter, value in values:
+        if all(_named(value, *kind) is None for kind in kinds):
+            names = [*(RESULTS_TYPES if tables else []), *GRAPH_TYPES]
+            return (f"{parameter}={value!r}: choose one of {', '.join(names)} (or turtle, json-ld, ntriples, "
+                    "rdf+xml, or a media type such as text/turtle)")
+    return None
+
+
+def _named(value: str, types: dict[str, str], aliases: dict[str, str]) -> str | None:
+    if value in types:
+        return types[value]
+    if value in types.values():
+        return value
+    return aliases.get(value)
+
+
+def _negotiated(accept: str | None, types: dict[str, str], aliases: dict[str, str], extra: tuple = ()) -> str | None:
+    offers = [*types.values(), *extra, *(alias for alias in aliases if "/" in alias)]
     chosen = negotiate(accept, offers)
-    return RESULTS_ALIASES.get(chosen, chosen)
+    return aliases.get(chosen, chosen)
 
 
-def graph_type(accept: str | None, short_name: str | None = None) -> str | None:
-    """The media type for CONSTRUCT/DESCRIBE results and resource descriptions (Turtle by default)."""
-    if short_name:
-        return GRAPH_TYPES.get(short_name)
-    return negotiate(accept, list(GRAPH_TYPES.values()))
+def results_type(accept: str | None, values: list[tuple[str, str]] = ()) -> str | None:
+    """The media type for SELECT/ASK results: the first named format that is one (see format_values), or else
+    the one the Accept header prefers; None if none is acceptable."""
+    if values:
+        return next(filter(None, (_named(value, RESULTS_TYPES, RESULTS_ALIASES) for _, value in values)), None)
+    return _negotiated(accept, RESULTS_TYPES, RESULTS_ALIASES)
 
 
-def known_format(short_name: str | None) -> bool:
-    return not short_name or short_name in RESULTS_TYPES or short_name in GRAPH_TYPES
+def graph_type(accept: str | None, values: list[tuple[str, str]] = (), extra: tuple = ()) -> str | None:
+    """The media type for CONSTRUCT/DESCRIBE results and resource descriptions (Turtle by default), as
+    results_type chooses it; ``extra`` offers (HTML) are negotiated after the RDF formats."""
+    if values:
+        return next(filter(None, (_named(value, GRAPH_TYPES, GRAPH_ALIASES) for _, value in values)), None)
+    return _negotiated(accept, GRAPH_TYPES, GRAPH_ALIASES, extra)
+
+
+def answer_types(accept: str | None, values: list[tuple[str, str]] = ()) -> tuple[str | None, str | None]:
+    """The media types for a result table and for a graph, for a query whose form is not known yet.
+
+    When the Accept header fits one kind of answer only, the other kind gets its default (SPARQL JSON, Turtle)
+    instead of a 406, as Fuseki does: rdflib's SPARQLStore with returnFormat="json" accepts SPARQL JSON alone,
+    whatever the query. Formats named in ``format``/``output`` are kept as named."""
+    results, graph = results_type(accept, values), graph_type(accept, values)
+    if not values and (results is None) != (graph is None):
+        results, graph = results or RESULTS_TYPES["json"], graph or GRAPH_TYPES["ttl"]
+    return results, graph
 
 
 def used_prefixes(triples) -> dict[str, str]:
@@ -167,3 +226,21 @@ def used_prefixes(triples) -> dict[str, str]:
                 used.update((prefix, namespace) for prefix, namespace in namespaces
                             if prefix not in used and term.value.startswith(namespace))
     return used
+
+
+def write_graph(triples: list[ox.Triple], media_type: str, output=None) -> bytes | None:
+    """Triples in ``media_type`` as this server writes them, to the binary file ``output`` or returned: JSON-LD
+    by the release's own writer (mscev.export.to_jsonld, compacted with ontology/context.jsonld), so that an
+    answer and the release read alike; the other formats by pyoxigraph, declaring the project prefixes used."""
+    if media_type != GRAPH_TYPES["jsonld"]:
+        return ox.serialize(triples, output, format=ox.RdfFormat.from_media_type(media_type),
+                            prefixes=used_prefixes(triples))
+    from rdflib import Graph
+
+    from mscev.export import to_jsonld
+
+    body = to_jsonld(Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt"))
+    if output is None:
+        return body
+    output.write(body)
+    return None

@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from mscev.render import catalogue_json
 from mscev.web.pool import Job
-from mscev.web.site import ALL_TYPES, FORMAT_CHOICES, HTML_ROWS, RESULT_CONTENT, SiteDep, build_header, downloads
-from mscev.web.sparql import HTML, graph_type, known_format, negotiate, results_type
+from mscev.web.site import ALL_TYPES, HTML_ROWS, RESULT_CONTENT, SiteDep, build_header, downloads
+from mscev.web.sparql import HTML, answer_types, format_values, negotiate, unknown_format
 
 RESERVED_PARAMETERS = ("format", "inferred", "body-text-only")  # /queries/NAME options, never query parameters
 
@@ -31,8 +31,8 @@ async def query_list(request: Request, site: SiteDep):
             summary="Run a stored query; other URL parameters are its parameters (as `mscev query --param`)")
 async def run_stored(
     request: Request, site: SiteDep, name: str,
-    format: Annotated[str | None, Query(description="Overrides Accept: json, xml, csv, tsv (or ttl, nt, "
-                                                    "jsonld for a CONSTRUCT query).")] = None,
+    format: Annotated[str | None, Query(description="Overrides Accept: json, xml, csv, tsv (or ttl, n3, nt, "
+                                                    "jsonld, rdfxml for a CONSTRUCT query), or a media type.")] = None,
     inferred: Annotated[bool, Query(description="false: asserted triples only.")] = True,
     body_text_only: Annotated[bool, Query(alias="body-text-only", description=(
         "true: leave out the values a finding takes from outside the review's body text (reference titles, "
@@ -45,9 +45,11 @@ async def run_stored(
     stored = queries[name]
     values = {k: v for k, v in request.query_params.items() if k not in RESERVED_PARAMETERS}
     accept = request.headers.get("accept")
-    if not known_format(format):
-        return site.error(request, 400, f"format={format!r}: {FORMAT_CHOICES}")
-    if not format and negotiate(accept, [*ALL_TYPES, HTML]) == HTML:
+    named = format_values([("format", format or "")])
+    problem = unknown_format(named)
+    if problem:
+        return site.error(request, 400, problem)
+    if not named and negotiate(accept, [*ALL_TYPES, HTML]) == HTML:
         answer = await site.run(Job(stored, values, inferred=inferred, body_text_only=body_text_only,
                                     page_rows=HTML_ROWS))
         rows = site.table(answer) if answer.ok else None
@@ -56,8 +58,7 @@ async def run_stored(
         links = downloads(f"/queries/{name}", {**values, **options})
         return site.page(request, "query.html", answer.status, query=stored, answer=answer, table=rows,
                          form=form, inferred=inferred, body_text_only=body_text_only, downloads=links)
-    job = Job(stored, values, results_type(accept, format), graph_type(accept, format), inferred=inferred,
-              body_text_only=body_text_only)
+    job = Job(stored, values, *answer_types(accept, named), inferred=inferred, body_text_only=body_text_only)
     if job.results_type is None and job.graph_type is None:
         return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
     answer = await site.run(job)

@@ -14,7 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand
 from mscev.paths import EXTERNAL_FILE, ONTOLOGY_FILE
 from mscev.web.site import Site, SiteDep, downloads
-from mscev.web.sparql import GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, negotiate, used_prefixes
+from mscev.web.sparql import (GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, format_values, graph_type, unknown_format,
+                              write_graph)
 
 ONTOLOGY_FILES = {ONTOLOGY_IRI: ONTOLOGY_FILE, EXTERNAL_ONTOLOGY_IRI: EXTERNAL_FILE}
 DESCRIPTIONS = {200: {"content": {HTML: {}, **{media_type: {} for media_type in GRAPH_TYPES.values()}}}}
@@ -49,14 +50,14 @@ def describe(request: Request, site: Site, iri: str, invalid_status: int = 404) 
     except ValueError as error:
         name = f"iri={iri!r}" if invalid_status == 400 else f"<{iri}>"
         return site.error(request, invalid_status, f"{name} is not a valid IRI ({error}); nothing is about it.")
-    short_name = request.query_params.get("format")
-    if short_name and short_name not in GRAPH_TYPES:
-        return site.error(request, 400, f"format={short_name!r}: choose one of {', '.join(GRAPH_TYPES)}")
-    media_type = GRAPH_TYPES[short_name] if short_name else \
-        negotiate(request.headers.get("accept"), [*GRAPH_TYPES.values(), HTML])
+    named = format_values(request.query_params.multi_items())
+    problem = unknown_format(named, tables=False)
+    if problem:
+        return site.error(request, 400, problem)
+    media_type = graph_type(request.headers.get("accept"), named, extra=(HTML,))
     if media_type is None:
-        return site.error(request, 406, "Accept text/html, text/turtle, application/n-triples, "
-                                        "application/ld+json or application/rdf+xml.")
+        return site.error(request, 406, "Accept text/html, text/turtle, application/n-triples, application/ld+json "
+                                        "(or application/json), application/rdf+xml or text/n3.")
     ontology_file = ONTOLOGY_FILES.get(iri)
     if ontology_file is None and not site.pages.exists(iri):
         return site.error(request, 404, f"Nothing in the graph is about <{iri}>. Try the search on the home page.")
@@ -69,6 +70,5 @@ def describe(request: Request, site: Site, iri: str, invalid_status: int = 404) 
     else:
         triples = list(ox.parse(path=ontology_file, format=ox.RdfFormat.TURTLE)) if ontology_file \
             else site.pages.describe(iri)
-        body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(media_type),
-                            prefixes=used_prefixes(triples))
+        body = write_graph(triples, media_type)
     return Response(body, media_type=media_type, headers={"Vary": "Accept", "Link": f'<{iri}>; rel="describes"'})

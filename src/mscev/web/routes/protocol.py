@@ -12,9 +12,10 @@ from fastapi.responses import Response
 
 from mscev.namespaces import prefix_map
 from mscev.web.pool import Answer, Job
-from mscev.web.site import (ALL_TYPES, FORMAT_CHOICES, HTML_ROWS, RESULT_CONTENT, WEB_DIR, WEB_QUERIES, Site,
-                            SiteDep, base_url, build_header, downloads)
-from mscev.web.sparql import GRAPH_TYPES, HTML, RESULTS_TYPES, graph_type, known_format, negotiate, results_type
+from mscev.web.site import (ALL_TYPES, HTML_ROWS, RESULT_CONTENT, WEB_DIR, WEB_QUERIES, Site, SiteDep, base_url,
+                            build_header, downloads)
+from mscev.web.sparql import (GRAPH_TYPES, HTML, RESULTS_TYPES, answer_types, format_values, graph_type, negotiate,
+                              unknown_format)
 
 SERVICE_DESCRIPTION = WEB_DIR / "service-description.ttl"
 SPARQL_QUERY_TYPE, SPARQL_UPDATE_TYPE, FORM_TYPE = ("application/sparql-query", "application/sparql-update",
@@ -33,8 +34,10 @@ async def sparql_get(
     default_graph_uri: Annotated[list[str] | None, Query(alias="default-graph-uri", description=(
         "Graphs forming the default graph; without it, the union of the asserted and the inferred graph."))] = None,
     named_graph_uri: Annotated[list[str] | None, Query(alias="named-graph-uri")] = None,
-    format: Annotated[str | None, Query(description="Overrides Accept: json, xml, csv, tsv, ttl, nt, jsonld, "
-                                                    "rdfxml.")] = None,
+    format: Annotated[str | None, Query(description=(
+        "Overrides Accept: json, xml, csv, tsv, ttl, n3, nt, jsonld, rdfxml, other usual names (turtle, json-ld, "
+        "ntriples, rdf+xml …) or a media type; json and xml mean JSON-LD and RDF/XML for a graph. `output` is "
+        "read the same way (Fuseki's name for it)."))] = None,
 ):
     # the parameters above document the interface (OpenAPI); repeated ones are read from the URL as they came
     return await answer_sparql(request, site, _fields(request.query_params.multi_items()))
@@ -73,17 +76,18 @@ async def answer_sparql(request: Request, site: Site, fields: dict[str, list[str
     if "update" in fields:
         return site.error(request, 403, "This endpoint is read-only: SPARQL updates are refused.")
     queries = fields.get("query", [])
-    short_name = (fields.get("format") or [None])[-1]
-    if not known_format(short_name):
-        return site.error(request, 400, f"format={short_name!r}: {FORMAT_CHOICES}")
+    named = format_values((name, value) for name, values in fields.items() for value in values)
+    problem = unknown_format(named)
+    if problem:
+        return site.error(request, 400, problem)
     accept = request.headers.get("accept")
-    wants_html = not short_name and negotiate(accept, [*ALL_TYPES, HTML]) == HTML
+    wants_html = not named and negotiate(accept, [*ALL_TYPES, HTML]) == HTML
     if len(queries) > 1:
         return site.error(request, 400, "Give exactly one 'query' parameter.")
     if not queries or not queries[0].strip():
         if wants_html:
             return site.page(request, "sparql.html", text=_editor_text(), answer=None)
-        return _service_description(request, site, short_name)
+        return _service_description(request, site, named)
     text = queries[0]  # refused or not by its shape in a worker (mscev.web.pool.execute), off the event loop
     graphs = {"default_graphs": tuple(fields.get("default-graph-uri", [])),
               "named_graphs": tuple(fields.get("named-graph-uri", []))}
@@ -98,8 +102,8 @@ async def answer_sparql(request: Request, site: Site, fields: dict[str, list[str
         job = Job(text, results_type=RESULTS_TYPES["json"], graph_type=GRAPH_TYPES["nt"], page_rows=HTML_ROWS,
                   **graphs)
     else:
-        job = Job(text, results_type=results_type(accept, short_name), graph_type=graph_type(accept, short_name),
-                  **graphs)
+        results, graph = answer_types(accept, named)
+        job = Job(text, results_type=results, graph_type=graph, **graphs)
     if job.results_type is None and job.graph_type is None:
         return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV) "
                                         "or RDF (Turtle, N-Triples, JSON-LD).")
@@ -129,8 +133,8 @@ def _sparql_page(request: Request, site: Site, text: str, answer: Answer) -> Res
     return site.page(request, "sparql.html", status, **context)
 
 
-def _service_description(request: Request, site: Site, short_name: str | None) -> Response:
-    media_type = graph_type(request.headers.get("accept"), short_name)
+def _service_description(request: Request, site: Site, named: list[tuple[str, str]]) -> Response:
+    media_type = graph_type(request.headers.get("accept"), named)
     if media_type is None:
         return site.error(request, 406, "The service description is RDF: accept Turtle, N-Triples or JSON-LD.")
     endpoint = base_url(request, site.settings.base_url) + "sparql"
