@@ -4,6 +4,8 @@ SPARQLStore behind rdflib graphs; and curl-style content negotiation (HEAD, `for
 types, JSON and JSON-LD on entities), with httpx and with curl itself when it is installed."""
 
 import json
+import shutil
+import subprocess
 import warnings
 import xml.dom.minidom
 from urllib.parse import urlencode
@@ -19,6 +21,7 @@ from SPARQLWrapper import (CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDF, RDFXM
 from mscev.export import jsonld_context, to_jsonld
 from mscev.paths import PROJECT_ROOT
 from mscev.query import open_store
+from mscev.serve import Settings, create_app
 
 FINDING = "https://w3id.org/mscev/data/finding/ref26-cartilage-regeneration"
 FINDING_PATH = "/data/finding/ref26-cartilage-regeneration"
@@ -225,6 +228,50 @@ def test_rdflib_sparqlstore_conjunctive_graph_and_dataset(server, store, graph_c
 
 # ---------------------------------------------------------------- curl-style content negotiation
 
+# A value for each path parameter and required query parameter of the GET routes, by name.
+PARAMETER_SAMPLES = {"name": "animal-models", "path": FINDING_PATH[1:], "iri": "MONDO:0005178"}
+ACCEPTS = ["*/*", "text/html", "application/json", "text/turtle"]
+
+
+def get_urls(app) -> list[str]:
+    """One URL for every GET route of ``app`` (from its OpenAPI description, plus the documentation pages and a
+    static file), its parameters filled from PARAMETER_SAMPLES."""
+    urls = ["/docs", "/redoc", "/openapi.json", "/static/style.css", "/sparql?" + urlencode({"query": SELECT})]
+    for path, operations in app.openapi()["paths"].items():
+        if "get" not in operations:
+            continue
+        parameters = operations["get"].get("parameters", [])
+        for parameter in parameters:
+            if parameter["in"] == "path":
+                path = path.replace("{" + parameter["name"] + "}", PARAMETER_SAMPLES[parameter["name"]])
+        required = {p["name"]: PARAMETER_SAMPLES[p["name"]] for p in parameters
+                    if p["in"] == "query" and p.get("required")}
+        urls.append(path + ("?" + urlencode(required) if required else ""))
+    return urls
+
+
+def test_head_on_every_get_route(server, built):
+    """HEAD answers as GET would, without the body (curl -I, link checkers, caches), on every GET route."""
+    urls = get_urls(create_app(Settings(build_dir=built.out)))
+    assert {"/sparql", FINDING_PATH, "/resource?iri=MONDO%3A0005178", "/queries/animal-models"} <= set(urls)
+    differences = []
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for url in urls:
+            for accept in ACCEPTS:
+                got, again = (client.get(url, headers={"Accept": accept}) for _ in range(2))
+                head = client.head(url, headers={"Accept": accept})
+                # a description with blank nodes (the service description) differs in length from one GET to
+                # the next: its Content-Length is compared only when two GETs give the same body
+                same_length = got.content == again.content and "content-length" in got.headers
+                expected = (got.status_code, got.headers.get("content-type"),
+                            got.headers["content-length"] if same_length else None, b"")
+                answered = (head.status_code, head.headers.get("content-type"),
+                            head.headers.get("content-length") if same_length else None, head.content)
+                if answered != expected:
+                    differences.append(f"HEAD {url} (Accept: {accept}): {answered}, GET gave {expected}")
+    assert differences == []
+
+
 SELECT_TYPES = {"application/sparql-results+json": ["json", "JSON", "application/json",
                                                     "application/sparql-results+json",
                                                     "application/sparql-results+json; charset=utf-8"],
@@ -321,3 +368,25 @@ def test_graph_answers_in_json_ld_are_compacted_like_the_release(server, store, 
     assert response.status_code == 200, response.text
     assert response.json() == release_jsonld(expected_triples(store, query))
     assert "rdfs:label" in response.json() or "rdfs:label" in json.dumps(response.json())
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl(server, store):
+    """curl itself, as the README shows it: -I (HEAD), -H Accept on an entity, a query by GET (-G) and by POST
+    form (--data-urlencode), with and without a format."""
+    def curl(*arguments: str) -> str:
+        done = subprocess.run(["curl", "--silent", "--show-error", "--fail", *arguments], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    headers = curl("-I", server + FINDING_PATH)
+    assert headers.startswith("HTTP/1.1 200") and "content-type: text/turtle" in headers.lower()
+    document = json.loads(curl("-H", "Accept: application/json", server + FINDING_PATH))
+    assert document == release_jsonld(description_triples(store))
+    table = json.loads(curl("-G", server + "/sparql", "--data-urlencode", f"query={SELECT}"))
+    assert table["results"]["bindings"] == expected_rows(store, SELECT)
+    turtle = curl(server + "/sparql", "--data-urlencode", f"query={CONSTRUCT}", "--data", "format=turtle")
+    assert triples_of(turtle.encode(), ox.RdfFormat.TURTLE) == expected_triples(store, CONSTRUCT)
+    tsv = curl(server + "/sparql", "-H", "Accept: text/tab-separated-values", "--data-urlencode", f"query={SELECT}")
+    assert rows_of(tsv.encode(), ox.QueryResultsFormat.TSV) == expected_rows(store, SELECT)

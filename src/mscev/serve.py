@@ -36,7 +36,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from mscev import __version__
 from mscev.errors import MscevError
-from mscev.web.middleware import BodyLimit, BuildHeader
+from mscev.web.middleware import BodyLimit, BuildHeader, HeadAsGet
 from mscev.web.routes import api, linked_data, pages, pictures, protocol
 from mscev.web.site import BUILD_HEADER, WEB_DIR, Settings, Site
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BuildHeader, site=site)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=[BUILD_HEADER], max_age=86400)
+    app.add_middleware(HeadAsGet)  # outermost: every layer and route sees the GET it stands for
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.exception_handler(HTTPException)

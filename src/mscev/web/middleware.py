@@ -1,4 +1,5 @@
-"""ASGI middleware of the web application: request body limit, and the build each response came from."""
+"""ASGI middleware of the web application: request body limit, the build each response came from, and HEAD
+answered wherever GET is."""
 
 from __future__ import annotations
 
@@ -60,3 +61,23 @@ class BuildHeader:
             await send(message)
 
         await self.app(scope, receive, send_naming_the_build)
+
+
+class HeadAsGet:
+    """ASGI middleware answering HEAD wherever GET is answered (FastAPI routes take GET alone, so HEAD was a 405):
+    the request is handled as a GET and the body is dropped, so the status and headers (Content-Length too) are
+    exactly those of the GET (RFC 9110, section 9.3.2)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+
+        async def send_without_body(message):
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
