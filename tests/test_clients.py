@@ -16,7 +16,7 @@ import pytest
 from rdflib import ConjunctiveGraph, Dataset, Graph, Literal, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import (CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDF, RDFXML, TSV, TURTLE, URLENCODED, XML,
-                           SPARQLWrapper)
+                           SPARQLWrapper, SPARQLWrapper2)
 
 from mscev.export import jsonld_context, to_jsonld
 from mscev.paths import PROJECT_ROOT
@@ -179,6 +179,22 @@ def test_sparqlwrapper_n_triples_by_content_negotiation(server, store, method):
     answer, content_type = converted(client)
     assert content_type.startswith("application/n-triples")
     assert triples_of(answer) == expected_triples(store, CONSTRUCT)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_sparqlwrapper2_bindings(server, store, method):
+    """SPARQLWrapper2, its SELECT helper (JSON results as Bindings objects), and its ASK."""
+    client = SPARQLWrapper2(server + "/sparql")
+    client.setQuery(SELECT)
+    if METHODS[method]:
+        client.setMethod(POST)
+        client.setRequestMethod(METHODS[method])
+    bindings = client.query()
+    assert bindings.variables == ["finding", "label"]
+    assert [(row["finding"].value, row["label"].value) for row in bindings.bindings] == \
+           [(row["finding"]["value"], row["label"]["value"]) for row in expected_rows(store, SELECT)]
+    client.setQuery(ASK)
+    assert client.query().convert()["boolean"] is True
 
 
 # ---------------------------------------------------------------- rdflib's SPARQLStore
