@@ -406,3 +406,13 @@ def test_curl(server, store):
     assert triples_of(turtle.encode(), ox.RdfFormat.TURTLE) == expected_triples(store, CONSTRUCT)
     tsv = curl(server + "/sparql", "-H", "Accept: text/tab-separated-values", "--data-urlencode", f"query={SELECT}")
     assert rows_of(tsv.encode(), ox.QueryResultsFormat.TSV) == expected_rows(store, SELECT)
+
+
+@pytest.mark.parametrize(("parameter", "value", "media_type"), [
+    ("format", "tsv", "text/tab-separated-values"), ("output", "tsv", "text/tab-separated-values"),
+    ("format", "application/sparql-results+xml", "application/sparql-results+xml"),
+    ("output", "JSON", "application/sparql-results+json")])
+def test_stored_queries_take_format_and_output_too(server, parameter, value, media_type):
+    response = httpx.get(f"{server}/queries/animal-models", params={parameter: value}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(media_type)

@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from mscev.render import catalogue_json
 from mscev.web.pool import Job
 from mscev.web.site import ALL_TYPES, HTML_ROWS, RESULT_CONTENT, SiteDep, build_header, downloads
-from mscev.web.sparql import HTML, answer_types, format_values, negotiate, unknown_format
+from mscev.web.sparql import FORMAT_PARAMETERS, HTML, answer_types, format_values, negotiate, unknown_format
 
-RESERVED_PARAMETERS = ("format", "inferred", "body-text-only")  # /queries/NAME options, never query parameters
+# /queries/NAME options, never query parameters
+RESERVED_PARAMETERS = (*FORMAT_PARAMETERS, "inferred", "body-text-only")
 
 router = APIRouter(tags=["Stored queries"])
 
@@ -32,7 +33,8 @@ async def query_list(request: Request, site: SiteDep):
 async def run_stored(
     request: Request, site: SiteDep, name: str,
     format: Annotated[str | None, Query(description="Overrides Accept: json, xml, csv, tsv (or ttl, n3, nt, "
-                                                    "jsonld, rdfxml for a CONSTRUCT query), or a media type.")] = None,
+                                                    "jsonld, rdfxml for a CONSTRUCT query), or a media type; "
+                                                    "`output` is read the same way.")] = None,
     inferred: Annotated[bool, Query(description="false: asserted triples only.")] = True,
     body_text_only: Annotated[bool, Query(alias="body-text-only", description=(
         "true: leave out the values a finding takes from outside the review's body text (reference titles, "
@@ -45,7 +47,7 @@ async def run_stored(
     stored = queries[name]
     values = {k: v for k, v in request.query_params.items() if k not in RESERVED_PARAMETERS}
     accept = request.headers.get("accept")
-    named = format_values([("format", format or "")])
+    named = format_values(request.query_params.multi_items())  # `format` above documents them (OpenAPI)
     problem = unknown_format(named)
     if problem:
         return site.error(request, 400, problem)
