@@ -44,11 +44,13 @@ from starlette.templating import Jinja2Templates
 
 from mscev import __version__
 from mscev.errors import MscevError
-from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand, prefix_map
+from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand
 from mscev.paths import DEFAULT_BUILD_DIR, EXTERNAL_FILE, ONTOLOGY_FILE, QUERIES_DIR
 from mscev.query import StoredQuery, build_summary, read_query, stored_queries
 from mscev.render import catalogue_json, labeler
 from mscev.web import pictures
+from mscev.web.docs import add_docs_route
+from mscev.web.editor import editor_context
 from mscev.web.pages import Pages, humanize
 from mscev.web.pool import Answer, Job, QueryPool, open_build
 from mscev.web.sparql import (GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, RESULTS_TYPES, graph_type, known_format,
@@ -351,7 +353,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             site.stop()
 
-    app = FastAPI(title="mscev", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="mscev", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="SPARQL 1.1 Protocol endpoint, stored queries, linked data and web pages over the "
                               "mscev knowledge graph of extracellular vesicles from mesenchymal stem cells.")
     app.state.site = site
@@ -360,6 +362,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=[BUILD_HEADER], max_age=86400)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    add_docs_route(app)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
@@ -385,7 +388,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return site.error(request, 400, "Give exactly one 'query' parameter.")
         if not queries or not queries[0].strip():
             if wants_html:
-                return site.page(request, "sparql.html", text=_editor_text(), answer=None)
+                return site.page(request, "sparql.html", answer=None, **editor_context(site))
             return service_description(request, short_name)
         text = queries[0]  # refused or not by its shape in a worker (mscev.web.pool.execute), off the event loop
         graphs = {"default_graphs": tuple(fields.get("default-graph-uri", [])),
@@ -414,7 +417,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def sparql_page(request: Request, text: str, answer: Answer) -> Response:
         graph = answer.ok and answer.media_type.startswith("application/n-triples")
-        context = {"text": text, "answer": answer,
+        context = {**editor_context(site, text), "answer": answer,
                    "downloads": _downloads("/sparql", {"query": text}, ("ttl", "nt", "jsonld") if graph else None)}
         if graph:
             triples = list(ox.parse(answer.body, ox.RdfFormat.N_TRIPLES))
@@ -670,15 +673,6 @@ def _endpoint(request: Request) -> str | None:
     except ValueError:
         return None
     return endpoint
-
-
-def _editor_text() -> str:
-    """The SPARQL page's starting text: every project prefix, then the example query's body."""
-    prefixes = "\n".join(f"PREFIX {prefix}: <{namespace}>" for prefix, namespace in prefix_map().items())
-    example = (WEB_QUERIES / "example.rq").read_text(encoding="utf-8")
-    body = "\n".join(line for line in example.splitlines()
-                     if not line.startswith("#+") and not line.upper().startswith("PREFIX")).strip()
-    return f"{prefixes}\n\n{body}\n"
 
 
 def _sd_prefixes() -> dict[str, str]:
