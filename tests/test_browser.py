@@ -5,6 +5,7 @@ and fails the test (the pages must work offline)."""
 
 import re
 import shutil
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pyoxigraph as ox
@@ -139,14 +140,17 @@ RENDERED = {"/sparql": ".yasqe .CodeMirror", "/docs": ".swagger-ui .opblock"}
 
 
 def page_kind(url: str) -> tuple:
-    """(path head, parameter names): /data/finding/… and /queries/… by their first two segments, the project's
-    classes and properties (/Finding, /condition) as one kind, other pages by their first segment."""
+    """(path head, parameter names): /data/finding/…, /data/ref/… by their first two segments, the stored
+    queries (/queries/NAME) as one kind, the project's classes and properties (/Finding, /condition) as one,
+    other pages by their first segment."""
     parts = urlsplit(url)
     segments = parts.path.strip("/").split("/")
     if len(segments) == 1 and segments[0] not in PAGE_PATHS:
         head = ("term",)
+    elif segments[0] == "queries" and len(segments) > 1:
+        head = ("queries", "NAME")
     else:
-        head = tuple(segments[:2] if segments[0] in ("data", "queries") else segments[:1])
+        head = tuple(segments[:2] if segments[0] == "data" else segments[:1])
     return head, tuple(sorted(parse_qs(parts.query)))
 
 
@@ -179,7 +183,8 @@ def test_every_page_works_offline(server, page):
                                           "new URL(link.getAttribute('href'), document.baseURI).href)")
         queue += [link for link in links if followed(link, server)]
     assert len(visited) >= 25
-    assert {("",), ("sparql",), ("docs",), ("term",), ("data", "finding"), ("resource",)} <= {k[0] for k in kinds}
+    assert {("",), ("sparql",), ("docs",), ("term",), ("data", "finding"), ("data", "ref"), ("resource",)} \
+        <= {kind[0] for kind in kinds}
 
 
 def test_a_request_to_another_server_is_blocked_and_fails_the_test(server, page):
@@ -212,6 +217,13 @@ def run_in_editor(page, query: str | None = None):
 
 def table_column(page, index: int) -> list[str]:
     return page.locator(f".yasr table.dataTable tbody tr td:nth-child({index}):visible").all_inner_texts()
+
+
+def download(page):
+    """What the result viewer's download button gives for the view shown."""
+    with page.expect_download() as started:
+        page.locator(".yasr .yasr_downloadIcon:visible").click()
+    return started.value
 
 
 def redrawn_column(page, index: int, before: list[str]) -> list[str]:
@@ -292,6 +304,27 @@ def test_editor_table_sorts_and_pages(server, page, built):
     expect(info).to_contain_text(f"(filtered from {total} total entries)")
     rows = page.locator(".yasr table.dataTable tbody tr").all_inner_texts()
     assert 0 < len(rows) < 50 and all("osteoarthritis" in row.lower() for row in rows)
+    table = Path(download(page).path()).read_text(encoding="utf-8").splitlines()  # the whole answer, as CSV
+    assert table[0] == '"f","label"' and len(table) == total + 1
+
+
+def test_editor_draws_a_bar_chart_of_a_numeric_column(server, page, built):
+    query = ("PREFIX mscev: <https://w3id.org/mscev/>\n"
+             "SELECT ?outcome (COUNT(?finding) AS ?findings) WHERE { ?finding a mscev:Finding ; mscev:outcome ?outcome }"
+             " GROUP BY ?outcome ORDER BY DESC(?findings)")
+    counts = [int(row["findings"].value) for row in open_store(built.out).query(query, use_default_graph_as_union=True)]
+    assert len(counts) > 1
+    open_editor(page, server)
+    run_in_editor(page, query)
+    assert table_column(page, 3) == [str(count) for count in counts]  # numbers as numbers, not "7"^^xsd:integer
+    page.locator(".yasr button.select_chart:visible").click()
+    bars = page.locator(".mscevChart:visible svg.barChart rect")
+    widths = [float(width) for width in bars.evaluate_all("bars => bars.map(bar => bar.getAttribute('width'))")]
+    assert len(widths) == len(counts)
+    assert [round(width / widths[0] * counts[0], 6) for width in widths] == [float(count) for count in counts]
+    assert page.locator(".mscevChart:visible svg.barChart text.value").all_text_contents() == [str(c) for c in counts]
+    svg = Path(download(page).path()).read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and svg.count("<rect") == len(counts)
 
 
 def test_editor_opens_a_stored_query_as_an_example(server, page):

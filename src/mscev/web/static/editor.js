@@ -25,6 +25,16 @@
   Yasqe.defaults.autocompleters = completers;
   Yasgui.defaults.yasqe.autocompleters = completers;
 
+  // numbers as numbers in result tables, not "7"^^xsd:integer (other typed literals keep their datatype)
+  const Table = Yasgui.Yasr.plugins.table, formatLiteral = Table.prototype.formatLiteral;
+  const NUMBER_TYPES = ["integer", "decimal", "double"].map((name) => "http://www.w3.org/2001/XMLSchema#" + name);
+  Table.prototype.formatLiteral = function (binding, prefixes) {
+    if (!NUMBER_TYPES.includes(binding.datatype)) return formatLiteral.call(this, binding, prefixes);
+    const text = document.createElement("span");
+    text.textContent = binding.value;
+    return text.innerHTML;
+  };
+
   const editor = document.getElementById("editor"), fallback = document.getElementById("fallback");
   editor.hidden = false;  // shown before YASGUI starts: CodeMirror measures the space it is given
   let yasgui;
@@ -34,7 +44,7 @@
       requestConfig: {endpoint: endpoint, method: "POST", acceptHeaderGraph: "text/turtle,*/*;q=0.9"},
       endpointCatalogueOptions: {getData: () => [{endpoint: endpoint}]},
       yasqe: {value: config.examples[0].text, autocompleters: completers},
-      yasr: {prefixes: config.prefixes},
+      yasr: {prefixes: config.prefixes, pluginOrder: ["table", "chart", "response"]},
     });
   } catch (error) {
     editor.hidden = true;
@@ -52,18 +62,16 @@
     }
   });
 
-  // IRIs in result tables open this server's page about them, not the IRI's own site
+  // IRIs in result tables open this server's page about them, not the IRI's own site (tables are drawn a page
+  // at a time, so links are rewritten as they appear)
   function localPage(iri) {
     const path = iri.startsWith(MSCEV) ? iri.slice(MSCEV.length) : null;
     return path !== null && !path.startsWith("/") ? "/" + path : "/resource?iri=" + encodeURIComponent(iri);
   }
-  function toLocalPage(event) {
-    const link = event.target.closest ? event.target.closest("a.iri") : null;
-    if (link && !link.dataset.iri) {
+  new MutationObserver(() => {
+    for (const link of editor.querySelectorAll("a.iri:not([data-iri])")) {
       link.dataset.iri = link.getAttribute("href");
       link.setAttribute("href", localPage(link.dataset.iri));
     }
-  }
-  editor.addEventListener("mouseover", toLocalPage);
-  editor.addEventListener("focusin", toLocalPage);
+  }).observe(editor, {childList: true, subtree: true});
 })();
