@@ -49,7 +49,7 @@ from mscev.paths import DEFAULT_BUILD_DIR, EXTERNAL_FILE, ONTOLOGY_FILE, QUERIES
 from mscev.query import StoredQuery, build_summary, read_query, stored_queries
 from mscev.render import catalogue_json, labeler
 from mscev.web import pictures
-from mscev.web.docs import add_docs_route
+from mscev.web import docs
 from mscev.web.editor import editor_context
 from mscev.web.pages import Pages, humanize
 from mscev.web.pool import Answer, Job, QueryPool, open_build
@@ -362,7 +362,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=[BUILD_HEADER], max_age=86400)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    add_docs_route(app)
+    app.include_router(docs.router)  # before the catch-all route of linked data
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
