@@ -34,3 +34,9 @@ test-deps:
 
 clean:
 	rm -rf build .venv .pytest_cache
+
+# The README's screenshots of the web interface (docs/screenshots/), taken in headless Chromium against
+# `mscev serve` on build/ (run `make build` first).
+.PHONY: screenshots
+screenshots: $(TEST_STAMP)
+	$(BIN)/python tools/screenshots

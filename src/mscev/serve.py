@@ -6,6 +6,7 @@ alone (mscev.web.routes):
   JSON/XML/CSV/TSV, graphs in Turtle/N-Triples/N3/JSON-LD (compacted as the release's)/RDF-XML, chosen by Accept
   or by `format`/`output` names as common clients send them (mscev.web.sparql), a Service Description without
   a query;
+- docs: /docs, Swagger UI from vendored files (FastAPI's own pages load from a CDN);
 - api: /queries and /queries/NAME, the stored queries, with parameters bound as by `mscev query`;
 - pages and pictures: home, search, one per stored query, the source × condition heat map, a network view;
 - linked data: every IRI under https://w3id.org/mscev/ at its own path (/data/finding/…, /Finding,
@@ -37,13 +38,13 @@ from starlette.middleware.cors import CORSMiddleware
 from mscev import __version__
 from mscev.errors import MscevError
 from mscev.web.middleware import BodyLimit, BuildHeader, HeadAsGet
-from mscev.web.routes import api, linked_data, pages, pictures, protocol
+from mscev.web.routes import api, docs, linked_data, pages, pictures, protocol
 from mscev.web.site import BUILD_HEADER, WEB_DIR, Settings, Site
 
 __all__ = ["Settings", "create_app", "serve"]
 
 FILE_RESERVE = 100  # open files kept for other uses than connections
-ROUTERS = (protocol, api, pages, pictures, linked_data)  # linked data last: its path matches anything
+ROUTERS = (docs, protocol, api, pages, pictures, linked_data)  # linked data last: its path matches anything
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             site.stop()
 
-    app = FastAPI(title="mscev", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="mscev", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="SPARQL 1.1 Protocol endpoint, stored queries, linked data and web pages over the "
                               "mscev knowledge graph of extracellular vesicles from mesenchymal stem cells.")
     app.state.site = site

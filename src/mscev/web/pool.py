@@ -40,6 +40,7 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.query import StoredQuery, open_store, run_query
+from mscev.web.messages import syntax_error_message
 from mscev.web.sparql import refusal, write_graph
 
 TSV = ox.QueryResultsFormat.TSV
@@ -213,8 +214,8 @@ def execute(store: ox.Store, job: Job, max_rows: int, max_bytes: int = 64 * 1024
     except AnswerTooLarge:
         return Answer.error(400, f"The answer is larger than {max_bytes:,} bytes, the limit of this server (mscev "
                                  "serve --max-answer). Ask for fewer rows (LIMIT) or shorter values.")
-    except SyntaxError as error:
-        return Answer.error(400, f"SPARQL syntax error: {error}")
+    except SyntaxError as error:  # a free query's (run_query reports a stored query's as MscevError)
+        return Answer.error(400, syntax_error_message(job.query, str(error)))
     except MscevError as error:
         return Answer.error(400, str(error))
     except ValueError as error:  # an invalid graph IRI, a format pyoxigraph cannot write

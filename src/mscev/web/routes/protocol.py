@@ -10,9 +10,9 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from mscev.namespaces import prefix_map
+from mscev.web.editor import editor_context
 from mscev.web.pool import Answer, Job
-from mscev.web.site import (ALL_TYPES, HTML_ROWS, RESULT_CONTENT, WEB_DIR, WEB_QUERIES, Site, SiteDep, base_url,
+from mscev.web.site import (ALL_TYPES, HTML_ROWS, RESULT_CONTENT, WEB_DIR, Site, SiteDep, base_url,
                             build_header, downloads)
 from mscev.web.sparql import (GRAPH_TYPES, HTML, RESULTS_TYPES, answer_types, format_values, graph_type, negotiate,
                               unknown_format)
@@ -86,7 +86,7 @@ async def answer_sparql(request: Request, site: Site, fields: dict[str, list[str
         return site.error(request, 400, "Give exactly one 'query' parameter.")
     if not queries or not queries[0].strip():
         if wants_html:
-            return site.page(request, "sparql.html", text=_editor_text(), answer=None)
+            return site.page(request, "sparql.html", answer=None, **editor_context(site))
         return _service_description(request, site, named)
     text = queries[0]  # refused or not by its shape in a worker (mscev.web.pool.execute), off the event loop
     graphs = {"default_graphs": tuple(fields.get("default-graph-uri", [])),
@@ -116,7 +116,7 @@ async def answer_sparql(request: Request, site: Site, fields: dict[str, list[str
 
 def _sparql_page(request: Request, site: Site, text: str, answer: Answer) -> Response:
     graph = answer.ok and answer.media_type.startswith("application/n-triples")
-    context = {"text": text, "answer": answer,
+    context = {**editor_context(site, text), "answer": answer,
                "downloads": downloads("/sparql", {"query": text}, ("ttl", "nt", "jsonld") if graph else None)}
     if graph:
         triples = list(ox.parse(answer.body, ox.RdfFormat.N_TRIPLES))
@@ -158,12 +158,3 @@ def _endpoint(request: Request) -> str | None:
     except ValueError:
         return None
     return endpoint
-
-
-def _editor_text() -> str:
-    """The SPARQL page's starting text: every project prefix, then the example query's body."""
-    prefixes = "\n".join(f"PREFIX {prefix}: <{namespace}>" for prefix, namespace in prefix_map().items())
-    example = (WEB_QUERIES / "example.rq").read_text(encoding="utf-8")
-    body = "\n".join(line for line in example.splitlines()
-                     if not line.startswith("#+") and not line.upper().startswith("PREFIX")).strip()
-    return f"{prefixes}\n\n{body}\n"
