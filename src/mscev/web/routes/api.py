@@ -10,8 +10,22 @@ from fastapi.responses import Response
 
 from mscev.render import catalogue_json
 from mscev.web.pool import Job
-from mscev.web.site import ALL_TYPES, HTML_ROWS, RESULT_CONTENT, SiteDep, build_header, downloads
-from mscev.web.sparql import FORMAT_PARAMETERS, HTML, answer_types, format_values, negotiate, unknown_format
+from mscev.web.site import (
+    ALL_TYPES,
+    HTML_ROWS,
+    RESULT_CONTENT,
+    SiteDep,
+    build_header,
+    downloads,
+)
+from mscev.web.sparql import (
+    FORMAT_PARAMETERS,
+    HTML,
+    answer_types,
+    format_values,
+    negotiate,
+    unknown_format,
+)
 
 # /queries/NAME options, never query parameters
 RESERVED_PARAMETERS = (*FORMAT_PARAMETERS, "inferred", "body-text-only")

@@ -14,8 +14,15 @@ from fastapi.responses import RedirectResponse, Response
 from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand
 from mscev.paths import EXTERNAL_FILE, ONTOLOGY_FILE
 from mscev.web.site import Site, SiteDep, downloads
-from mscev.web.sparql import (GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, format_values, graph_type, unknown_format,
-                              write_graph)
+from mscev.web.sparql import (
+    GRAPH_FORMAT_NAMES,
+    GRAPH_TYPES,
+    HTML,
+    format_values,
+    graph_type,
+    unknown_format,
+    write_graph,
+)
 
 ONTOLOGY_FILES = {ONTOLOGY_IRI: ONTOLOGY_FILE, EXTERNAL_ONTOLOGY_IRI: EXTERNAL_FILE}
 DESCRIPTIONS = {200: {"content": {HTML: {}, **{media_type: {} for media_type in GRAPH_TYPES.values()}}}}

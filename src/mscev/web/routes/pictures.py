@@ -49,7 +49,7 @@ async def network(request: Request, site: SiteDep, focus: Focus = NETWORK_DEFAUL
 
 @router.get("/network.svg", summary="The network view alone, as SVG", responses=SVG)
 async def network_svg(request: Request, site: SiteDep, focus: Focus = NETWORK_DEFAULT_FOCUS):
-    center, picture = await _network(site, focus)
+    _center, picture = await _network(site, focus)
     return site.templates.TemplateResponse(request, "network.svg", {"network": picture, "standalone": True},
                                            media_type="image/svg+xml")
 

@@ -12,10 +12,27 @@ from fastapi.responses import Response
 
 from mscev.web.editor import editor_context
 from mscev.web.pool import Answer, Job
-from mscev.web.site import (ALL_TYPES, HTML_ROWS, RESULT_CONTENT, WEB_DIR, Site, SiteDep, base_url,
-                            build_header, downloads)
-from mscev.web.sparql import (GRAPH_TYPES, HTML, RESULTS_TYPES, answer_types, format_values, graph_type, negotiate,
-                              unknown_format)
+from mscev.web.site import (
+    ALL_TYPES,
+    HTML_ROWS,
+    RESULT_CONTENT,
+    WEB_DIR,
+    Site,
+    SiteDep,
+    base_url,
+    build_header,
+    downloads,
+)
+from mscev.web.sparql import (
+    GRAPH_TYPES,
+    HTML,
+    RESULTS_TYPES,
+    answer_types,
+    format_values,
+    graph_type,
+    negotiate,
+    unknown_format,
+)
 
 SERVICE_DESCRIPTION = WEB_DIR / "service-description.ttl"
 SPARQL_QUERY_TYPE, SPARQL_UPDATE_TYPE, FORM_TYPE = ("application/sparql-query", "application/sparql-update",
