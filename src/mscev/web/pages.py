@@ -270,7 +270,8 @@ class Pages:
         if sentence:
             subject = replace(subject, text=self.sentence_text(sentence), sentence=sentence)
         return Entity(subject, types, definition, facts, quotes,
-                      sorted(cited, key=lambda c: c["number"] or 0), self._incoming(node),
+                      sorted(cited, key=lambda c: c["number"] or 0),
+                      [f for f in self._incoming(node) if not (info.is_class and f.predicate.iri in elsewhere)],
                       self._ontology_terms(node) if any(t.iri == OWL + "Ontology" for t in types) else {},
                       self._has_network(node),
                       self._citation(node) if any(t.iri == MSCEV + "CitedStudy" for t in types) else None,

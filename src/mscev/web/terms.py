@@ -177,7 +177,8 @@ class TermPages:
         inferred = {o for o in self._objects(node, SUBCLASS, INFERRED_GRAPH) if isinstance(o, ox.NamedNode)}
         inferred -= asserted
         inferred = {o for o in inferred if not self._has(o, SUBCLASS, node)}
-        # HermiT reports direct parents; a parent below another parent hides it, as in OLS
+        if not self._has(node, RDF_TYPE, CONDITION_AREA):  # areas have their own list (``_areas``)
+            inferred = {o for o in inferred if not self._has(o, RDF_TYPE, CONDITION_AREA)}
         return [(p, False) for p in asserted] + [(p, True) for p in inferred]
 
     def _related(self, node, parent, inferred: bool) -> Related:
