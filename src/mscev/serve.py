@@ -36,12 +36,13 @@ from mscev import __version__
 from mscev.errors import MscevError
 from mscev.web.middleware import BodyLimit, BuildHeader
 from mscev.web.routes import api, linked_data, pages, pictures, protocol
+from mscev.web.routes import findings as findings_routes  # issue 16, point 4: the findings table
 from mscev.web.site import BUILD_HEADER, WEB_DIR, Settings, Site
 
 __all__ = ["Settings", "create_app", "serve"]
 
 FILE_RESERVE = 100  # open files kept for other uses than connections
-ROUTERS = (protocol, api, pages, pictures, linked_data)  # linked data last: its path matches anything
+ROUTERS = (protocol, api, pages, pictures, findings_routes, linked_data)  # linked data last: its path matches anything
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
