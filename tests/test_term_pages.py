@@ -168,7 +168,8 @@ def test_mirna_page(client, pages):
     page = page_of(client, MIR_146A)
     assert "miR-146a" in words(section(page, "synonyms")) and "— the review" in page
     assert "5p arm assumed" in words(section(page, "card curation-notes"))  # the term list's note, collapsed
-    assert 'href="/data/' in page[page.index("Referred to by"):]  # the cargo records and findings that name it
+    assert 'href="/data/finding/' in section(page, "card term-findings")  # the findings that name it
+    assert 'href="/data/cargoev/' in page[page.index("Everything that refers to"):]  # and the cargo records
 
 
 # ---------------------------------------------------------------- a finding: effects as sentences, notes apart
@@ -217,6 +218,39 @@ def test_every_inferred_fact_gets_an_explanation(built, store):
         if why.how == HERMIT:
             unexplained.append(str(quad))
     assert unexplained == []
+
+
+# ---------------------------------------------------------------- the findings about a term
+
+
+ABOUT_TERMS = [BONE_MARROW_MSC, KIDNEY_INJURY, OSTEOARTHRITIS, MIR_146A, MSCEV + "HeartArea", MSCEV + "data/ref/26",
+               OBO + "GO_0070062", MSCEV + "Beneficial", "https://identifiers.org/hgnc:11892", MSCEV + "data/cell/human-bm-msc"]
+
+
+@pytest.mark.parametrize("iri", ABOUT_TERMS)
+def test_term_page_lists_the_findings_the_about_filter_keeps(client, pages, iri):
+    """The term page's rows (pattern lookups, mscev.web.terms.findings_about) are those of /findings?about=IRI
+    (the findings table's SPARQL filter), first page shown, sorted by reference."""
+    rows = client.get("/findings", params={"about": iri, "format": "json"}).json()
+    expected = {row["finding"] for row in rows}
+    assert expected, iri
+    findings = {row["finding"] for row in client.get("/findings", params={"format": "json", "limit": 500}).json()}
+    assert pages.terms.findings_about(ox.NamedNode(iri)) & findings == expected
+    table = section(page_of(client, iri), "card term-findings")
+    assert f"<strong>{len(expected)}</strong> finding" in table
+    shown = set(re.findall(r'<td class="finding"><a href="([^"]+)"', table))
+    assert len(shown) == min(25, len(expected))
+    assert {"/" + f.removeprefix(MSCEV) for f in expected} >= shown
+
+
+def test_condition_page_includes_findings_below_it(client):
+    table = section(page_of(client, KIDNEY_INJURY), "card term-findings")
+    assert "Findings about kidney injury or a class below it" in table
+    assert "renal ischemia reperfusion injury" in table  # a finding whose condition is a subclass
+
+
+def test_finding_pages_have_no_findings_table(client):
+    assert 'class="card term-findings"' not in page_of(client, FINDING)
 
 
 # ---------------------------------------------------------------- no blank-node id on any page
