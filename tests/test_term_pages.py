@@ -163,7 +163,9 @@ def test_mirna_page(client, pages):
     entity = pages.entity(MIR_146A)
     info = entity.info
     assert entity.subject.text == "hsa-miR-146a-5p" and not info.is_class
-    assert info.kinds == ["individual", "microRNA", "reused from mirbase.mature"] and info.home == MIR_146A
+    assert info.kinds == ["individual", "reused from mirbase.mature"] and info.home == MIR_146A
+    assert [(t.text, t.inferred) for t in entity.types] == [("microRNA", False), ("cargo molecule", True)]
+    assert text(entity.types[1].why.lines[-1]) == "microRNA SubClassOf: 'cargo molecule'"
     assert ("miR-146a", "exact", "the review") in info.synonyms
     page = page_of(client, MIR_146A)
     assert "miR-146a" in words(section(page, "synonyms")) and "— the review" in page
@@ -192,6 +194,14 @@ def test_finding_effects_are_sentences_and_notes_are_collapsed(client, pages):
 def test_effect_page_is_titled_by_its_sentence(client):
     page = page_of(client, MSCEV + "data/effect/ref26-cartilage-regeneration-1")
     assert re.search(r"<h1><span class=\"sentence\"><a [^>]+>increases</a> <a [^>]+>COL2A1</a>", page)
+
+
+def test_property_chain_is_shown_as_linked_properties(pages):
+    chain = next(f for f in pages.entity(MSCEV + "potentiallyModulates").facts
+                 if f.predicate.iri.endswith("#propertyChainAxiom")).values[0]
+    assert text(list(chain.tokens)) == "'carries cargo targeting' o 'acts in pathway'"
+    assert [t.iri for t in chain.tokens if t.kind == "entity"] == [MSCEV + "carriesCargoTargeting",
+                                                                    MSCEV + "actsInPathway"]
 
 
 def test_inferred_property_value_names_its_chain(pages):

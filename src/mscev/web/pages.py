@@ -17,7 +17,7 @@ from mscev.names import NameIndex, fold
 from mscev.namespaces import NAMESPACES, curie
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH
 from mscev.web.manchester import text as manchester_text
-from mscev.web.terms import TermInfo, TermPages
+from mscev.web.terms import OWL_KINDS, TermInfo, TermPages
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -163,10 +163,7 @@ class Pages:
         if node is None:
             return Term("")
         if isinstance(node, ox.BlankNode):  # never its id: a property chain, or a class expression in Manchester syntax
-            chain = self.terms.list_text(node)
-            if chain is not None:
-                return Term(chain, inferred=inferred)
-            tokens = tuple(self.terms.manchester.render(node))
+            tokens = tuple(self.terms.list_tokens(node) or self.terms.manchester.render(node))
             return Term(manchester_text(list(tokens)), inferred=inferred, tokens=tokens)
         return Term(str(node), inferred=inferred)
 
@@ -255,7 +252,8 @@ class Pages:
                  if p not in (EVIDENCE_QUOTE, RDFS_LABEL, *DEFINITIONS) and not (p == CITED_STUDY and quotes)
                  and p.value not in elsewhere]
         facts = self._facts(shown, nest=True, origins=self._value_origins(node), subject=node)
-        types = next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
+        types = [t for t in next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
+                 if t.iri not in OWL_KINDS]  # owl:Class, owl:NamedIndividual, …: the header's kinds say them
         facts = [f for f in facts if f.predicate.iri != RDF_TYPE.value]
         notes = [("", note) for note in info.notes]
         for fact in facts:  # the notes on effects shown in place

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from mscev.namespaces import NAMESPACES, curie
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH
 from mscev.web.explain import EQUIVALENT, SUBCLASS, Explainer, Explanation
-from mscev.web.manchester import OWL, RDF, RDFS, Manchester, Token, text
+from mscev.web.manchester import OWL, RDF, RDFS, Manchester, Token
 
 MSCEV = NAMESPACES["MSCEV"]
 RDF_TYPE = ox.NamedNode(RDF + "type")
@@ -137,7 +137,8 @@ class TermPages:
         kinds = [OWL_KINDS[t.value] for t in types if t.value in OWL_KINDS]
         if is_class and "class" not in kinds:
             kinds.insert(0, "class")
-        kinds += [self.pages.term(t).text for t in types if t.value not in OWL_KINDS]
+        if is_class:  # an individual's own types are links in the page's Types line, inferred ones explained
+            kinds += [self.pages.term(t).text for t in types if t.value not in OWL_KINDS]
         prefix = curie(node.value).partition(":")[0]
         if self.pages.term(node).external:
             kinds.append(f"reused from {prefix}")
@@ -320,8 +321,8 @@ class TermPages:
                 parts += ["and" if index else words, self.pages.term(value)]
         return tuple(parts)
 
-    def list_text(self, node) -> str | None:
-        """An RDF list (a property chain) as its members' labels joined by "o"; None when ``node`` is no list."""
+    def list_tokens(self, node) -> list[Token] | None:
+        """An RDF list (a property chain) as its members joined by "o"; None when ``node`` is no list."""
         if not self._has(node, ox.NamedNode(RDF + "first"), None):
             return None
-        return " o ".join(text(self.manchester.render(m)) for m in self.manchester.members(node))
+        return self.manchester.joined([self.manchester.render(m) for m in self.manchester.members(node)], "o")
