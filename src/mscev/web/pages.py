@@ -252,8 +252,8 @@ class Pages:
                  if p not in (EVIDENCE_QUOTE, RDFS_LABEL, *DEFINITIONS) and not (p == CITED_STUDY and quotes)
                  and p.value not in elsewhere]
         facts = self._facts(shown, nest=True, origins=self._value_origins(node), subject=node)
-        types = [t for t in next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
-                 if t.iri not in OWL_KINDS]  # owl:Class, owl:NamedIndividual, …: the header's kinds say them
+        all_types = next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
+        types = [t for t in all_types if t.iri not in OWL_KINDS]  # owl:Class, …: the header's kinds say them
         facts = [f for f in facts if f.predicate.iri != RDF_TYPE.value]
         notes = [("", note) for note in info.notes]
         for fact in facts:  # the notes on effects shown in place
@@ -270,7 +270,7 @@ class Pages:
         return Entity(subject, types, definition, facts, quotes,
                       sorted(cited, key=lambda c: c["number"] or 0),
                       [f for f in self._incoming(node) if not (info.is_class and f.predicate.iri in elsewhere)],
-                      self._ontology_terms(node) if any(t.iri == OWL + "Ontology" for t in types) else {},
+                      self._ontology_terms(node) if any(t.iri == OWL + "Ontology" for t in all_types) else {},
                       self._has_network(node),
                       self._citation(node) if any(t.iri == MSCEV + "CitedStudy" for t in types) else None,
                       info, notes)
