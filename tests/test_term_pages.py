@@ -94,14 +94,24 @@ def test_tree_of_a_project_class(pages):
 
 def test_source_page_lists_the_conditions_tested_and_their_findings(client, pages, store):
     info = pages.entity(BONE_MARROW_MSC).info
-    counted = {term.iri: count for term, count in info.tested_in}
+    counted = {term.iri: count for term, count, _ in info.tested_in}
     query = f"""SELECT ?condition (COUNT(DISTINCT ?finding) AS ?n) WHERE {{
       ?cells a <{BONE_MARROW_MSC}> , <{MSCEV}CellPopulation> . ?prep <{MSCEV}producedBy> ?cells .
-      ?finding <{MSCEV}vesicle> ?prep ; <{MSCEV}condition> ?condition }} GROUP BY ?condition"""
+      ?finding a <{MSCEV}Finding> ; <{MSCEV}vesicle> ?prep ; <{MSCEV}condition> ?condition }} GROUP BY ?condition"""
     expected = {row["condition"].value: int(row["n"].value) for row in store.query(query, use_default_graph_as_union=True)}
     assert counted == expected and counted[OSTEOARTHRITIS] >= 1
     tested = section(page_of(client, BONE_MARROW_MSC), "card tested-in")
-    assert "osteoarthritis" in tested and f'<td class="number">{counted[OSTEOARTHRITIS]}</td>' in tested
+    assert "osteoarthritis" in tested and f'title="these findings">{counted[OSTEOARTHRITIS]}</a>' in tested
+
+
+@pytest.mark.parametrize("source", [BONE_MARROW_MSC, MSCEV + "UmbilicalCordMSC", MSCEV + "data/cell/human-wj-msc"])
+def test_conditions_tested_link_to_as_many_findings(client, pages, source):
+    tested = pages.entity(source).info.tested_in
+    assert tested
+    for condition, count, link in tested[:3]:
+        rows = client.get(link + "&format=json").json()
+        assert len(rows) == count, (condition.text, link)
+        assert all(condition.iri in row.get("conditions", "") or condition.text in row["conditions"] for row in rows)
 
 
 # ---------------------------------------------------------------- a condition with parents, children and areas

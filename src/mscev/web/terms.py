@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
@@ -40,7 +41,7 @@ DISJOINT_WITH, MEMBERS = ox.NamedNode(OWL + "disjointWith"), ox.NamedNode(OWL + 
 CONDITION_AREA, PROJECT_CONDITION = ox.NamedNode(MSCEV + "ConditionArea"), ox.NamedNode(MSCEV + "ProjectCondition")
 CELL_POPULATION, PRODUCED_BY = ox.NamedNode(MSCEV + "CellPopulation"), ox.NamedNode(MSCEV + "producedBy")
 VESICLE, CONDITION = ox.NamedNode(MSCEV + "vesicle"), ox.NamedNode(MSCEV + "condition")
-EFFECT = ox.NamedNode(MSCEV + "Effect")
+EFFECT, FINDING = ox.NamedNode(MSCEV + "Effect"), ox.NamedNode(MSCEV + "Finding")
 # what the findings table's about filter follows from a finding to the terms it names (findings_about)
 ABOUT_DIRECT = [ox.NamedNode(MSCEV + name) for name in ("condition", "outcome", "citedStudy", "vesicle", "cellSubject")]
 ABOUT_EFFECT = [ox.NamedNode(MSCEV + name) for name in ("affects", "mediatedBy", "viaTarget", "viaPathway")]
@@ -91,7 +92,7 @@ class TermInfo:
     areas: list[Related]
     axioms: list[Axiom]
     notes: list[str]
-    tested_in: list[tuple[object, int]]  # (condition Term, findings) for an MSC source
+    tested_in: list[tuple[object, int, str]]  # (condition Term, findings, link to them) for an MSC source
     is_class: bool
 
 
@@ -260,19 +261,24 @@ class TermPages:
 
     # --- MSC sources ----------------------------------------------------------------------------------------
 
-    def _tested_in(self, node, types) -> list[tuple[object, int]]:
-        """For an MSC source class or a cell population: the conditions its vesicles' findings were tested in."""
+    def _tested_in(self, node, types) -> list[tuple[object, int, str]]:
+        """For an MSC source class or a cell population: the conditions its vesicles' findings were tested in, each
+        with the number of findings and a link to them in the findings table (the same filters: the source, or
+        for a cell population the findings about it; the condition as reported; vesicle findings only)."""
         if CELL_POPULATION in types:
-            populations = [node]
+            populations, by = [node], "about"
         else:
+            by = "source"
             populations = [s for s in self._subjects(RDF_TYPE, node) if self._has(s, RDF_TYPE, CELL_POPULATION)]
         counts: dict = {}
         for population in populations:
             for prep in self._subjects(PRODUCED_BY, population):
-                for finding in set(self._subjects(VESICLE, prep)):
+                for finding in {f for f in self._subjects(VESICLE, prep) if self._has(f, RDF_TYPE, FINDING)}:
                     for condition in set(self._objects(finding, CONDITION)):
                         counts.setdefault(condition, set()).add(finding)
-        tested = [(self.pages.term(c), len(findings)) for c, findings in counts.items()]
+        tested = [(self.pages.term(c), len(findings), "/findings?" + urlencode(
+            {by: node.value, "condition": c.value, "exact": "true", "vesicles_only": "true"}))
+            for c, findings in counts.items()]
         return sorted(tested, key=lambda t: (-t[1], t[0].text.casefold()))
 
     # --- findings about a term -------------------------------------------------------------------------------
