@@ -145,9 +145,9 @@ def test_web_matrix_reports_every_finding_of_the_area(client, store, area):
     assert web_totals(client).get(f"mscev:{area}", 0) == len(findings)
 
 
-def test_web_matrix_by_area_links_each_cell_to_the_area_question(client):
+def test_web_matrix_by_area_links_each_cell_to_the_findings_of_the_area(client):
     page = client.get("/matrix", params={"by": "area"}, headers={"Accept": "text/html"})
     assert page.status_code == 200 and "organ or system areas" in page.text
-    assert "/queries/sources-by-condition?condition=mscev%3AHeartArea" in page.text
+    assert 'href="/findings?area=mscev%3AHeartArea&amp;source=mscev%3ABoneMarrowMSC&amp;vesicles_only=true"' in page.text
     refused = client.get("/matrix", params={"by": "organ"})
     assert refused.status_code == 400 and "by" in refused.text

@@ -8,7 +8,7 @@ alone (mscev.web.routes):
   a query;
 - docs: /docs, Swagger UI from vendored files (FastAPI's own pages load from a CDN);
 - api: /queries and /queries/NAME, the stored queries, with parameters bound as by `mscev query`;
-- pages and pictures: home, search, one per stored query, the source × condition heat map, a network view;
+- pages and pictures: home, search, the findings table (paged, sorted, filtered), one per stored query, the source × condition heat map, a network view;
 - linked data: every IRI under https://w3id.org/mscev/ at its own path (/data/finding/…, /Finding,
   /ontology), and any other IRI at /resource?iri=…: an HTML page for browsers, its description for RDF clients.
 The build served, the limits and the shared helpers are mscev.web.site.
@@ -38,13 +38,13 @@ from starlette.middleware.cors import CORSMiddleware
 from mscev import __version__
 from mscev.errors import MscevError
 from mscev.web.middleware import BodyLimit, BuildHeader, HeadAsGet
-from mscev.web.routes import api, docs, linked_data, pages, pictures, protocol
+from mscev.web.routes import api, docs, findings, linked_data, pages, pictures, protocol
 from mscev.web.site import BUILD_HEADER, WEB_DIR, Settings, Site
 
 __all__ = ["Settings", "create_app", "serve"]
 
 FILE_RESERVE = 100  # open files kept for other uses than connections
-ROUTERS = (docs, protocol, api, pages, pictures, linked_data)  # linked data last: its path matches anything
+ROUTERS = (docs, protocol, api, pages, pictures, findings, linked_data)  # linked data last: its path matches anything
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

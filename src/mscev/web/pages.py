@@ -16,6 +16,8 @@ import pyoxigraph as ox
 from mscev.names import NameIndex, fold
 from mscev.namespaces import NAMESPACES, curie
 from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH
+from mscev.web.manchester import text as manchester_text
+from mscev.web.terms import OWL_KINDS, TermInfo, TermPages
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -47,6 +49,10 @@ REFERENCE_FIELDS = {"doi": MSCEV + "doi", "title": TITLE.value, "authors": MSCEV
                     "journal": MSCEV + "journal", "year": MSCEV + "year", "volume": BIBO + "volume",
                     "issue": BIBO + "issue", "pages": BIBO + "pages"}
 SEARCH_RESULTS = 50
+# term pages: predicates shown in their own parts rather than as facts (rdfs:comment: curation notes, see mscev.web.terms)
+TERM_PAGE_PREDICATES = (RDFS + "comment", "http://www.geneontology.org/formats/oboInOwl#hasExactSynonym",
+                        MSCEV + "verifiedFrom")
+CLASS_PAGE_PREDICATES = (RDFS + "subClassOf", OWL + "equivalentClass", OWL + "disjointWith")
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -102,6 +108,11 @@ class Term:
     details: tuple = ()  # facts of an unlabelled project node shown in place (a finding's effects)
     origin: str | None = None  # where a value not from the review's body text comes from ("title of ref 31")
     origin_href: str | None = None  # the page of its value origin record
+    # term pages (mscev.web.terms): an effect as a sentence of Terms and words, an anonymous class expression as
+    # Manchester tokens, and for an inferred value the explanation of why it holds
+    sentence: tuple = ()
+    tokens: tuple = ()
+    why: object = None
 
 
 @dataclass
@@ -124,6 +135,8 @@ class Entity:
     ontology_terms: dict[str, list[Term]] = field(default_factory=dict)
     network: bool = False  # a source or a condition: the network view applies
     reference: dict | None = None  # a cited study: its reference-list entry and where to find the paper
+    info: TermInfo | None = None  # the term-page parts: synonyms, definition's source, tree, axioms, notes
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (what it is about, note): rdfs:comment, collapsed
 
     @property
     def is_finding(self) -> bool:
@@ -136,6 +149,7 @@ class Pages:
     def __init__(self, store: ox.Store, label):
         self.store, self.label = store, label
         self._search_index = None
+        self.terms = TermPages(self)
 
     def term(self, node, inferred: bool = False, details: tuple = ()) -> Term:
         if isinstance(node, ox.NamedNode):
@@ -148,6 +162,9 @@ class Pages:
                         inferred=inferred)
         if node is None:
             return Term("")
+        if isinstance(node, ox.BlankNode):  # never its id: a property chain, or a class expression in Manchester syntax
+            tokens = tuple(self.terms.list_tokens(node) or self.terms.manchester.render(node))
+            return Term(manchester_text(list(tokens)), inferred=inferred, tokens=tokens)
         return Term(str(node), inferred=inferred)
 
     def exists(self, iri: str) -> bool:
@@ -183,13 +200,20 @@ class Pages:
             return default
         return next((q.object.value for q in self.store.quads_for_pattern(node, predicate, None)), default)
 
-    def _facts(self, statements, nest: bool, origins: dict | None = None) -> list[Fact]:
+    def _facts(self, statements, nest: bool, origins: dict | None = None, subject=None) -> list[Fact]:
         by_predicate: dict[ox.NamedNode, list[Term]] = {}
         for predicate, value, inferred in statements:
             details = ()
-            if nest and isinstance(value, ox.NamedNode) and value.value.startswith(DATA) and not self.label(value):
-                details = tuple(self._facts(self._statements(value), nest=False, origins=self._value_origins(value)))
+            sentence = self.terms.effect_sentence(value) if isinstance(value, ox.NamedNode) else None
+            if nest and not sentence and isinstance(value, ox.NamedNode) and value.value.startswith(DATA) \
+                    and not self.label(value):
+                details = tuple(self._facts(self._statements(value), nest=False, origins=self._value_origins(value),
+                                            subject=value))
             shown = self.term(value, inferred, details)
+            if sentence:
+                shown = replace(shown, text=self.sentence_text(sentence), sentence=sentence)
+            if inferred and subject is not None:
+                shown = replace(shown, why=self.why(subject, predicate, value))
             origin = (origins or {}).get((predicate, value))
             if origin:
                 shown = replace(shown, origin=origin[0], origin_href=origin[1])
@@ -200,27 +224,56 @@ class Pages:
         return sorted(facts, key=lambda f: (f.predicate.iri != RDF_TYPE.value, all(not v.iri for v in f.values),
                                             f.predicate.text.casefold()))
 
+    @staticmethod
+    def sentence_text(sentence: tuple) -> str:
+        return " ".join(part.text if isinstance(part, Term) else part for part in sentence)
+
+    def why(self, subject, predicate, value):
+        """The explanation of an inferred statement (mscev.web.explain)."""
+        explainer = self.terms.explainer
+        if predicate == RDF_TYPE:
+            return explainer.type(subject, value)
+        if predicate.value == RDFS + "subClassOf":
+            return explainer.superclass(subject, value)
+        return explainer.property_value(subject, predicate, value)
+
     def entity(self, iri: str) -> Entity:
-        """Everything a page shows about one IRI: its facts (inferred ones marked), quotes, citations, links in."""
+        """Everything a page shows about one IRI: its facts (inferred ones marked, with why they hold), quotes,
+        citations, links in, and the term-page parts (mscev.web.terms)."""
         node = ox.NamedNode(iri)
         statements = self._statements(node)
         quotes = sorted(o.value for p, o, _ in statements if p == EVIDENCE_QUOTE)
         cited = [self._citation(o) for p, o, _ in statements if p == CITED_STUDY]
         definition = next((o.value for p, o, _ in statements if p in DEFINITIONS), None)
+        info = self.terms.info(node)
+        # shown by the term-page parts instead of as facts: synonyms, notes, and a class's hierarchy and axioms
+        elsewhere = {*TERM_PAGE_PREDICATES, *(CLASS_PAGE_PREDICATES if info.is_class else ())}
         shown = [(p, o, inferred) for p, o, inferred in statements
-                 if p not in (EVIDENCE_QUOTE, RDFS_LABEL, *DEFINITIONS) and not (p == CITED_STUDY and quotes)]
-        facts = self._facts(shown, nest=True, origins=self._value_origins(node))
-        types = next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
+                 if p not in (EVIDENCE_QUOTE, RDFS_LABEL, *DEFINITIONS) and not (p == CITED_STUDY and quotes)
+                 and p.value not in elsewhere]
+        facts = self._facts(shown, nest=True, origins=self._value_origins(node), subject=node)
+        all_types = next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
+        types = [t for t in all_types if t.iri not in OWL_KINDS]  # owl:Class, …: the header's kinds say them
         facts = [f for f in facts if f.predicate.iri != RDF_TYPE.value]
+        notes = [("", note) for note in info.notes]
+        for fact in facts:  # the notes on effects shown in place
+            for value in fact.values:
+                if value.sentence:
+                    notes += [(value.text, note) for note in self.terms.notes(ox.NamedNode(value.iri))]
         subject = self.term(node)
         title = next((o.value for p, o, _ in statements if p == TITLE), None)
         if title and not self.label(node):
             subject = Term(title, subject.iri, subject.curie, subject.href, subject.external)
+        sentence = self.terms.effect_sentence(node)
+        if sentence:
+            subject = replace(subject, text=self.sentence_text(sentence), sentence=sentence)
         return Entity(subject, types, definition, facts, quotes,
-                      sorted(cited, key=lambda c: c["number"] or 0), self._incoming(node),
-                      self._ontology_terms(node) if any(t.iri == OWL + "Ontology" for t in types) else {},
+                      sorted(cited, key=lambda c: c["number"] or 0),
+                      [f for f in self._incoming(node) if not (info.is_class and f.predicate.iri in elsewhere)],
+                      self._ontology_terms(node) if any(t.iri == OWL + "Ontology" for t in all_types) else {},
                       self._has_network(node),
-                      self._citation(node) if any(t.iri == MSCEV + "CitedStudy" for t in types) else None)
+                      self._citation(node) if any(t.iri == MSCEV + "CitedStudy" for t in types) else None,
+                      info, notes)
 
     def _citation(self, ref: ox.NamedNode) -> dict:
         values = {q.predicate: q.object for q in self.store.quads_for_pattern(ref, None, None)}

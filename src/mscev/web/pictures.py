@@ -21,9 +21,13 @@ EMPTY_COLOUR, LOW_COLOUR, HIGH_COLOUR = (243, 244, 246), (222, 235, 247), (8, 69
 COLUMN_WIDTH, ROW_HEIGHT, NETWORK_MARGIN, MAX_PER_COLUMN, LABEL_CHARS, LAST_LABEL_WIDTH = 225, 19, 28, 60, 31, 190
 CHARACTER_WIDTH = 6.4  # mean width of a 12 px system-ui character
 # The stored queries the heat map draws: rows are conditions as reported, or the organ or system areas they
-# roll up to; a cell opens BY_CONDITION_QUERY for its row.
-MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condition"
+# roll up to; a cell opens the findings it counts (/findings, mscev.web.findings).
+MATRIX_QUERY = "source-condition-matrix"
 MATRIX_QUERIES = {"condition": MATRIX_QUERY, "area": "area-source-matrix"}
+# The matrix queries' source columns → the source class they count (its subclasses included); None: the
+# findings of none of them ("otherSources")
+MATRIX_COLUMNS = {"boneMarrow": "mscev:BoneMarrowMSC", "umbilicalCord": "mscev:UmbilicalCordMSC",
+                  "adipose": "mscev:AdiposeMSC", "embryonic": "mscev:EmbryonicStemCellDerivedMSC", "otherSources": None}
 LAYERS = ("MSC source", "vesicle preparation", "cargo", "target", "condition")
 EDGE_LAYERS = {"source-vesicle": (0, 1), "vesicle-cargo": (1, 2), "cargo-target": (2, 3), "vesicle-condition": (1, 4)}
 
@@ -194,6 +198,11 @@ def _order_by_barycentre(columns: list[list[Node]], edges: list[Edge], sweeps: i
             columns[index].sort(key=barycentre)
 
 
-def matrix_cell_href(condition: Term, _column: str) -> str:
-    """A heat-map cell opens the stored question 'which sources, for this condition (or area)?'."""
-    return f"/queries/{BY_CONDITION_QUERY}?" + urlencode({"condition": condition.curie or condition.iri or ""})
+def matrix_cell_href(condition: Term, column: str, rows_by: str = "condition") -> str:
+    """A heat-map cell opens the findings it counts: the vesicle findings of its column's source and of its row's
+    condition as reported (rows by condition) or of any condition in its area (rows by area)."""
+    name = condition.curie or condition.iri
+    row = {"condition": name, "exact": "true"} if rows_by == "condition" else {"area": name}
+    source = MATRIX_COLUMNS[column]
+    return "/findings?" + urlencode({**row, **({"source": source} if source else {"other_sources": "true"}),
+                                     "vesicles_only": "true"})

@@ -24,10 +24,11 @@ from starlette.templating import Jinja2Templates
 
 from mscev import __version__
 from mscev.errors import MscevError
+from mscev.namespaces import curie
 from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR
 from mscev.query import StoredQuery, build_summary, read_query, stored_queries
 from mscev.render import labeler
-from mscev.web.pages import Pages, humanize
+from mscev.web.pages import Pages, href, humanize
 from mscev.web.pool import Answer, Job, QueryPool, open_build
 from mscev.web.sparql import GRAPH_TYPES, HTML, RESULTS_TYPES, negotiate
 
@@ -100,6 +101,7 @@ class Site:
                                          trim_blocks=True, lstrip_blocks=True)
         environment.globals.update(version=__version__, humanize=humanize,
                                    synthetic=build_summary(settings.build_dir).get("synthetic", False))
+        environment.globals.update(href=href, curie=curie)  # term pages: links of Manchester-syntax tokens
         self.templates = Jinja2Templates(env=environment)
 
     def queries(self) -> dict[str, StoredQuery]:

@@ -8,11 +8,14 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
+from anyio import from_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from mscev.errors import MscevError
 from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand
 from mscev.paths import EXTERNAL_FILE, ONTOLOGY_FILE
+from mscev.web import term_findings
 from mscev.web.site import Site, SiteDep, downloads
 from mscev.web.sparql import (
     GRAPH_FORMAT_NAMES,
@@ -71,7 +74,14 @@ def describe(request: Request, site: Site, iri: str, invalid_status: int = 404) 
     if media_type == HTML:
         links = downloads(request.url.path, dict(request.query_params), tuple(GRAPH_TYPES))
         formats = [(GRAPH_FORMAT_NAMES[name], GRAPH_TYPES[name], link) for name, link in links]
-        return site.page(request, "entity.html", entity=site.pages.entity(iri), iri=iri, formats=formats)
+        entity = site.pages.entity(iri)
+        # term pages (issue 16, point 3): the findings about the term, from the findings table's cached answer
+        try:
+            table, table_error = from_thread.run(term_findings.findings_table, site, entity), None
+        except MscevError as error:
+            table, table_error = None, str(error)
+        return site.page(request, "entity.html", entity=entity, iri=iri, formats=formats, findings=table,
+                         findings_error=table_error)
     if ontology_file is not None and media_type == "text/turtle":
         body = ontology_file.read_bytes()
     else:

@@ -3,6 +3,7 @@ pages and as SVG alone. Their drawing is mscev.web.pictures; here they get their
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
 
 from mscev.web import pictures
-from mscev.web.pictures import BY_CONDITION_QUERY, MATRIX_QUERIES
+from mscev.web.pictures import MATRIX_QUERIES
 from mscev.web.pool import Job
 from mscev.web.site import Site, SiteDep, web_query
 
@@ -63,9 +64,7 @@ async def _heatmap(site: Site, rows_by: str):
     if not answer.ok:
         raise HTTPException(answer.status, answer.text)
     variables, rows = site.table(answer)
-    by_condition = BY_CONDITION_QUERY in site.queries()
-    return pictures.heatmap(variables, rows, pictures.matrix_cell_href if by_condition
-                            else lambda condition, _column: condition.href, row_heading=rows_by)
+    return pictures.heatmap(variables, rows, partial(pictures.matrix_cell_href, rows_by=rows_by), row_heading=rows_by)
 
 
 async def _network(site: Site, focus: str):
