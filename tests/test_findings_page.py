@@ -2,6 +2,7 @@
 counts checked against the stored queries and the store; and the heat map, whose every cell opens the findings
 it counts."""
 
+import asyncio
 import csv
 import html
 import io
@@ -15,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from mscev.query import open_store, run_query
 from mscev.serve import Settings, create_app
-from mscev.web.findings import SORT_KEYS
+from mscev.errors import MscevError
+from mscev.web.findings import SORT_KEYS, Filters, findings_table, read_paging
 from mscev.web.site import web_query
 
 MSCEV = "https://w3id.org/mscev/"
@@ -246,3 +248,36 @@ def test_every_heat_map_cell_opens_the_findings_it_counts(client, by):
         if shown != count:
             wrong.append((href, count, shown))
     assert wrong == []
+
+
+# ---------------------------------------------------------------- the interface other pages use
+
+
+def test_a_term_page_can_embed_a_table_about_its_term(client, store):
+    site = client.app.state.site
+    paging = read_paging({"sort": "condition", "order": "desc", "limit": "3"})
+    assert paging == {"sort": "condition", "descending": True, "offset": 0, "limit": 3}
+    table = asyncio.run(findings_table(site, Filters(about=OSTEOARTHRITIS), path="/resource", **paging))
+    expected = selected(store, f"SELECT DISTINCT ?finding WHERE {{ ?finding a/rdfs:subClassOf* mscev:Finding ; "
+                               f"mscev:condition <{OSTEOARTHRITIS}> }}")
+    assert table.total >= len(expected) > 3 and len(table.rows) == 3
+    text = site.templates.env.from_string(
+        '{% from "_findings_table.html" import findings_table %}{{ findings_table(t, form=False) }}').render(t=table)
+    assert 'id="findings-form"' not in text and len(finding_paths(text)) == 3
+    next_page = parse_qs(urlparse(html.unescape(re.search(r'<a href="(/resource\?[^"]+)">next ›', text).group(1))).query)
+    assert next_page["about"] == [OSTEOARTHRITIS] and next_page["offset"] == ["3"] and next_page["sort"] == ["condition"]
+    assert f'href="/findings?about={OSTEOARTHRITIS.replace(":", "%3A").replace("/", "%2F")}"' in text
+
+
+@pytest.mark.parametrize("params", [{"sort": "colour"}, {"order": "up"}, {"limit": "many"}, {"offset": "-3"}])
+def test_read_paging_refuses_by_name(params):
+    with pytest.raises(MscevError, match=next(iter(params))):
+        read_paging(params)
+
+
+def test_home_page_counts_open_the_findings_they_count(client):
+    text = client.get("/", headers=HTML).text
+    links = re.findall(r'<td class="number"><a href="(/findings\?[^"]+)" title="These findings">(\d+)</a>', text)
+    assert len(links) > 10
+    for href, count in links:
+        assert int(COUNT.search(client.get(html.unescape(href), headers=HTML).text).group(1)) == int(count), href

@@ -14,6 +14,12 @@ Interface (for /findings, term pages and any other page that embeds a table of f
     {{ findings_table(table) }}                  # the whole table: count, page links, rows, downloads
     {{ findings_table(table, form=False) }}      # without the filter form (an embedded table)
 
+A term page embeds the findings about its term so (its page links then lead back to the term page, which reads
+sort, order, limit and offset from its own URL; with path="/findings" they lead to the full table instead):
+
+    paging = read_paging(request.query_params)   # sort, descending, offset, limit; MscevError when wrong
+    table = await findings_table(site, Filters(about=iri), path=request.url.path, **paging)
+
 ``table.rows`` are the rows of the page asked for (``FindingRow``: Terms with links), ``table.total`` counts every
 row the filters keep, ``table.pages`` are the page links, ``table.href(...)`` makes links that keep the filters.
 The URL parameters (also the names of ``Filters``' fields): source, condition, exact, area, subtype, outcome,
@@ -271,6 +277,19 @@ def check_paging(sort: str, order: str, limit: int, offset: int) -> None:
         raise MscevError(f"limit={limit}: give a number of rows from 1 to {MAX_LIMIT}")
     if offset < 0:
         raise MscevError(f"offset={offset}: give 0 or more")
+
+
+def read_paging(params: Mapping[str, str]) -> dict:
+    """sort, descending, offset and limit from URL parameters (defaults when absent), checked."""
+    sort, order = params.get("sort") or "reference", params.get("order") or "asc"
+    numbers = {}
+    for name, default in (("offset", 0), ("limit", DEFAULT_LIMIT)):
+        text = (params.get(name) or "").strip() or str(default)
+        if not INTEGER.fullmatch(text):
+            raise MscevError(f"{name}={params.get(name)!r}: give a whole number")
+        numbers[name] = int(text)
+    check_paging(sort, order, numbers["limit"], numbers["offset"])
+    return {"sort": sort, "descending": order == "desc", **numbers}
 
 
 async def findings_table(site, filters: Filters, sort: str = "reference", descending: bool = False, offset: int = 0,
