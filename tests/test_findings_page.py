@@ -281,3 +281,10 @@ def test_home_page_counts_open_the_findings_they_count(client):
     assert len(links) > 10
     for href, count in links:
         assert int(COUNT.search(client.get(html.unescape(href), headers=HTML).text).group(1)) == int(count), href
+
+
+def test_a_query_over_the_time_limit_answers_503_not_400(built):
+    settings = Settings(build_dir=built.out, workers=1, timeout=0.01, worker_memory_mb=1024)
+    with TestClient(create_app(settings)) as hurried:
+        response = hurried.get("/findings", params={"about": "mscev:AdiposeMSC"})
+    assert response.status_code == 503 and "time limit" in response.text

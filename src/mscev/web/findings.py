@@ -40,6 +40,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
+from starlette.exceptions import HTTPException
 
 from mscev.errors import MscevError
 from mscev.query import INTEGER, resolve_iri, with_values
@@ -234,8 +235,8 @@ async def all_rows(site, filters: Filters) -> tuple[list[FindingRow], bool]:
     bound = filters.bindings()
     text = with_values(stored.text, [ox.Variable(name) for name in bound], [tuple(bound.values())])
     answer = await site.cached(Job(replace(stored, text=text), page_rows=site.settings.max_rows))
-    if not answer.ok:
-        raise MscevError(answer.text)
+    if not answer.ok:  # the time limit, the memory budget, a worker lost: the answer's own status and message
+        raise HTTPException(answer.status, answer.text)
     return _rows(site.pages, answer), answer.truncated
 
 
