@@ -48,7 +48,7 @@ from mscev.web.pages import Pages, Term
 from mscev.web.pool import Answer, Job
 from mscev.web.site import web_query
 
-QUERY = "findings-table"
+QUERY, ABOUT_QUERY = "findings-table", "findings-about"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 TRUE = ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean"))
 CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
@@ -57,10 +57,11 @@ DEFAULT_LIMIT, MAX_LIMIT = 25, 500
 ORDERS = ("asc", "desc")
 # Filter (URL parameter) → the variable of findings-table.rq it binds; `exact` turns `condition` into
 # ?byReportedCondition (the condition as reported, as the heat map's rows count it)
+# (`about` is findings-about.rq, read from the term towards the findings: ABOUT_QUERY)
 IRI_FILTERS = {"source": "bySource", "condition": "byCondition", "area": "byArea", "subtype": "bySubtype",
-               "outcome": "byOutcome", "about": "byAbout"}
+               "outcome": "byOutcome", "about": None}
 FLAGS = {"other_sources": "otherSources", "vesicles_only": "vesicleOnly"}
-VARIABLES = [*IRI_FILTERS.values(), "byReportedCondition", "byReference", *FLAGS.values()]
+VARIABLES = [*filter(None, IRI_FILTERS.values()), "byReportedCondition", "byReference", *FLAGS.values()]
 FLAG_VALUES = {"true": True, "1": True, "on": True, "false": False, "0": False, "": False}
 
 
@@ -96,7 +97,7 @@ class Filters:
         bound = {name: None for name in VARIABLES}
         for parameter, variable in IRI_FILTERS.items():
             value = getattr(self, parameter)
-            if value:
+            if value and variable:
                 bound["byReportedCondition" if parameter == "condition" and self.exact else variable] = ox.NamedNode(value)
         if self.reference is not None:
             bound["byReference"] = ox.Literal(str(self.reference), datatype=ox.NamedNode(XSD + "integer"))
@@ -234,10 +235,20 @@ async def all_rows(site, filters: Filters) -> tuple[list[FindingRow], bool]:
     stored = web_query(QUERY)
     bound = filters.bindings()
     text = with_values(stored.text, [ox.Variable(name) for name in bound], [tuple(bound.values())])
-    answer = await site.cached(Job(replace(stored, text=text), page_rows=site.settings.max_rows))
+    answer = _checked(await site.cached(Job(replace(stored, text=text), page_rows=site.settings.max_rows)))
+    rows = _rows(site.pages, answer)
+    if filters.about:
+        about = _checked(await site.cached(Job(web_query(ABOUT_QUERY), {"about": filters.about},
+                                               page_rows=site.settings.max_rows)))
+        named = {s["finding"].value for s in ox.parse_query_results(about.body, ox.QueryResultsFormat.JSON)}
+        rows = [row for row in rows if row.finding.iri in named]
+    return rows, answer.truncated
+
+
+def _checked(answer: Answer) -> Answer:
     if not answer.ok:  # the time limit, the memory budget, a worker lost: the answer's own status and message
         raise HTTPException(answer.status, answer.text)
-    return _rows(site.pages, answer), answer.truncated
+    return answer
 
 
 @lru_cache(maxsize=32)
