@@ -24,8 +24,10 @@ sort, order, limit and offset from its own URL; with path="/findings" they lead 
 row the filters keep, ``table.pages`` are the page links, ``table.href(...)`` makes links that keep the filters.
 The URL parameters (also the names of ``Filters``' fields): source, condition, exact, area, subtype, outcome,
 reference, about, other_sources, vesicles_only; sort (a name of SORT_KEYS), order (asc or desc), limit, offset.
-Filters are bound as RDF terms in a VALUES block of web/queries/findings-table.rq (never pasted into its text);
-its answer for a set of filters is kept in the site's answer cache, so paging and sorting do not query again.
+Filters are RDF terms, never pasted into query text: source, subtype and about are queries of their own, read
+from the term towards the findings (TERM_QUERIES, parameter `term`), whose answers are intersected with the
+table's; the others are bound in a VALUES block of web/queries/findings-table.rq. Answers are kept in the site's
+answer cache and their labelled rows here (_rows), so paging and sorting a table do not query again.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from mscev.web.pages import Pages, Term
 from mscev.web.pool import Answer, Job
 from mscev.web.site import web_query
 
-QUERY, ABOUT_QUERY = "findings-table", "findings-about"
+QUERY = "findings-table"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 TRUE = ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean"))
 CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
@@ -57,9 +59,12 @@ DEFAULT_LIMIT, MAX_LIMIT = 25, 500
 ORDERS = ("asc", "desc")
 # Filter (URL parameter) → the variable of findings-table.rq it binds; `exact` turns `condition` into
 # ?byReportedCondition (the condition as reported, as the heat map's rows count it)
-# (`about` is findings-about.rq, read from the term towards the findings: ABOUT_QUERY)
-IRI_FILTERS = {"source": "bySource", "condition": "byCondition", "area": "byArea", "subtype": "bySubtype",
+# (None: the filter is a query of its own, TERM_QUERIES)
+IRI_FILTERS = {"source": None, "condition": "byCondition", "area": "byArea", "subtype": None,
                "outcome": "byOutcome", "about": None}
+# Filters read from the term towards the findings (web/queries/NAME.rq, parameter `term`), whose answers are
+# intersected with the table's: testing every finding for a term below a class takes pyoxigraph 100 times longer
+TERM_QUERIES = {"source": "findings-from-source", "subtype": "findings-of-subtype", "about": "findings-about"}
 FLAGS = {"other_sources": "otherSources", "vesicles_only": "vesicleOnly"}
 VARIABLES = [*filter(None, IRI_FILTERS.values()), "byReportedCondition", "byReference", *FLAGS.values()]
 FLAG_VALUES = {"true": True, "1": True, "on": True, "false": False, "0": False, "": False}
@@ -237,11 +242,12 @@ async def all_rows(site, filters: Filters) -> tuple[list[FindingRow], bool]:
     text = with_values(stored.text, [ox.Variable(name) for name in bound], [tuple(bound.values())])
     answer = _checked(await site.cached(Job(replace(stored, text=text), page_rows=site.settings.max_rows)))
     rows = _rows(site.pages, answer)
-    if filters.about:
-        about = _checked(await site.cached(Job(web_query(ABOUT_QUERY), {"about": filters.about},
-                                               page_rows=site.settings.max_rows)))
-        named = {s["finding"].value for s in ox.parse_query_results(about.body, ox.QueryResultsFormat.JSON)}
-        rows = [row for row in rows if row.finding.iri in named]
+    for name, query in TERM_QUERIES.items():
+        term = getattr(filters, name)
+        if term:
+            kept = _checked(await site.cached(Job(web_query(query), {"term": term}, page_rows=site.settings.max_rows)))
+            named = {s["finding"].value for s in ox.parse_query_results(kept.body, ox.QueryResultsFormat.JSON)}
+            rows = [row for row in rows if row.finding.iri in named]
     return rows, answer.truncated
 
 
