@@ -204,6 +204,9 @@ def test_about_finds_a_term_in_any_role(client, store):
     expected = selected(store, f"SELECT DISTINCT ?finding WHERE {{ {{ ?finding mscev:hasEffect/mscev:mediatedBy <{cargo}> }}"
                                f" UNION {{ [] mscev:supportsFinding ?finding ; mscev:cargo <{cargo}> }} }}")
     assert expected and expected <= {r["finding"] for r in downloaded(client, about=cargo)}
+    chondrocyte = "http://purl.obolibrary.org/obo/CL_0000138"
+    in_cells = selected(store, f"SELECT DISTINCT ?finding WHERE {{ ?finding mscev:hasEffect/mscev:inCellType <{chondrocyte}> }}")
+    assert in_cells and in_cells <= {r["finding"] for r in downloaded(client, about=chondrocyte)}
 
 
 def test_filters_combine_and_stay_in_the_links(client):
