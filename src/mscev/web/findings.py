@@ -193,6 +193,7 @@ class FindingsTable:
     path: str
     truncated: bool = False  # the query's answer was cut at the server's row cap: total counts those rows only
     options: dict = None  # filter name → [(value, label)] for the form's menus
+    chosen: list = None  # (filter name, Term) of the term filters set, to say what the table holds
 
     def href(self, **changes) -> str:
         """A link to this table with some parameters changed (filters kept; None drops a parameter)."""
@@ -322,8 +323,10 @@ async def findings_table(site, filters: Filters, sort: str = "reference", descen
     check_paging(sort, "desc" if descending else "asc", limit, offset)
     rows, truncated = await all_rows(site, filters)
     ordered = sorted_rows(rows, sort, descending)
+    chosen = [(name, site.pages.term(ox.NamedNode(getattr(filters, name))))
+              for name in IRI_FILTERS if getattr(filters, name)]
     return FindingsTable(filters, ordered[offset:offset + limit], len(ordered), offset, limit, sort, descending, path,
-                         truncated)
+                         truncated, chosen=chosen)
 
 
 # ---------------------------------------------------------------- downloads
