@@ -136,7 +136,8 @@ def test_rows_link_to_findings_references_and_terms(client, store):
 @pytest.mark.parametrize("params, message", [
     ({"reference": "x"}, "reference='x'"), ({"source": "no such source at all"}, "source="),
     ({"sort": "colour"}, "sort='colour'"), ({"limit": "0"}, "limit"), ({"offset": "-1"}, "offset"),
-    ({"exact": "maybe"}, "exact='maybe'"), ({"format": "xlsx"}, "format"), ({"order": "up"}, "order")])
+    ({"exact": "maybe"}, "exact='maybe'"), ({"format": "xlsx"}, "format"), ({"order": "up"}, "order"),
+    ({"reference": "9" * 5000}, "reference=")])
 def test_bad_parameters_are_refused_by_name(client, params, message):
     response = client.get("/findings", params=params)
     assert response.status_code == 400 and message in response.text
@@ -275,7 +276,8 @@ def test_a_term_page_can_embed_a_table_about_its_term(client, store):
     assert f'href="/findings?about={OSTEOARTHRITIS.replace(":", "%3A").replace("/", "%2F")}"' in text
 
 
-@pytest.mark.parametrize("params", [{"sort": "colour"}, {"order": "up"}, {"limit": "many"}, {"offset": "-3"}])
+@pytest.mark.parametrize("params", [{"sort": "colour"}, {"order": "up"}, {"limit": "many"}, {"offset": "-3"},
+                                    {"offset": "9" * 5000}])
 def test_read_paging_refuses_by_name(params):
     with pytest.raises(MscevError, match=next(iter(params))):
         read_paging(params)

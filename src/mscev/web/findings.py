@@ -36,6 +36,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
@@ -45,7 +46,7 @@ import pyoxigraph as ox
 from starlette.exceptions import HTTPException
 
 from mscev.errors import MscevError
-from mscev.query import INTEGER, resolve_iri, with_values
+from mscev.query import resolve_iri, with_values
 from mscev.web.pages import Pages, Term
 from mscev.web.pool import Answer, Job
 from mscev.web.site import web_query
@@ -57,9 +58,8 @@ CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
 REFERENCE_NUMBER = ox.NamedNode("https://w3id.org/mscev/referenceNumber")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 500
 ORDERS = ("asc", "desc")
-# Filter (URL parameter) → the variable of findings-table.rq it binds; `exact` turns `condition` into
-# ?byReportedCondition (the condition as reported, as the heat map's rows count it)
-# (None: the filter is a query of its own, TERM_QUERIES)
+# Filter (URL parameter) → the variable of findings-table.rq it binds (None: a query of its own, TERM_QUERIES);
+# `exact` turns `condition` into ?byReportedCondition (the condition as reported, as the heat map's rows count it)
 IRI_FILTERS = {"source": None, "condition": "byCondition", "area": "byArea", "subtype": None,
                "outcome": "byOutcome", "about": None}
 # Filters read from the term towards the findings (web/queries/NAME.rq, parameter `term`), whose answers are
@@ -67,6 +67,7 @@ IRI_FILTERS = {"source": None, "condition": "byCondition", "area": "byArea", "su
 TERM_QUERIES = {"source": "findings-from-source", "subtype": "findings-of-subtype", "about": "findings-about"}
 FLAGS = {"other_sources": "otherSources", "vesicles_only": "vesicleOnly"}
 VARIABLES = [*filter(None, IRI_FILTERS.values()), "byReportedCondition", "byReference", *FLAGS.values()]
+SMALL_NUMBER = re.compile(r"[+-]?\d{1,9}", re.ASCII)  # int() of thousands of digits would raise
 FLAG_VALUES = {"true": True, "1": True, "on": True, "false": False, "0": False, "": False}
 
 
@@ -123,8 +124,8 @@ def read_filters(params: Mapping[str, str], store: ox.Store) -> Filters:
             values[name] = resolve_iri(text, store, refuse).value
     reference = (params.get("reference") or "").strip()
     if reference:
-        if not INTEGER.fullmatch(reference):
-            raise MscevError(f"reference={reference!r}: not a reference number (digits)")
+        if not SMALL_NUMBER.fullmatch(reference):
+            raise MscevError(f"reference={reference!r}: not a reference number (up to 9 digits)")
         values["reference"] = int(reference)
     for name in ("exact", *FLAGS):
         text = (params.get(name) or "").strip().lower()
@@ -310,8 +311,8 @@ def read_paging(params: Mapping[str, str]) -> dict:
     numbers = {}
     for name, default in (("offset", 0), ("limit", DEFAULT_LIMIT)):
         text = (params.get(name) or "").strip() or str(default)
-        if not INTEGER.fullmatch(text):
-            raise MscevError(f"{name}={params.get(name)!r}: give a whole number")
+        if not SMALL_NUMBER.fullmatch(text):
+            raise MscevError(f"{name}={params.get(name)!r}: give a whole number (up to 9 digits)")
         numbers[name] = int(text)
     check_paging(sort, order, numbers["limit"], numbers["offset"])
     return {"sort": sort, "descending": order == "desc", **numbers}
