@@ -40,7 +40,7 @@ def test_findings_page_pages_and_sorts(server, page):  # noqa: F811
     page.locator("#findings-form button[type=submit]").click()
     page.wait_for_url("**outcome=**")
     assert 0 < shown_total(page) < total
-    assert set(page.locator("table.findings tbody td:nth-child(6)").all_inner_texts()) == {"harmful"}
+    assert set(page.locator("table.findings tbody td:nth-child(7)").all_inner_texts()) == {"harmful"}
 
     page.locator("table.findings td.finding > a").first.click()
     page.wait_for_url("**/data/finding/**")

@@ -98,7 +98,8 @@ def test_page_links_lead_to_the_next_and_last_pages(client):
 
 @pytest.mark.parametrize("column", SORT_KEYS)
 def test_sorting_by_every_column_orders_the_pages_and_the_downloads(client, column):
-    field = {"reference": "references", "finding": "label", "source": "sources", "subtype": "ev_subtypes",
+    field = {"reference": "references", "finding": "label", "source": "sources", "preparation": "preparations",
+             "subtype": "ev_subtypes",
              "condition": "conditions", "outcome": "outcome", "effects": "effects"}[column]
     for order in ("asc", "desc"):
         records = downloaded(client, sort=column, order=order)

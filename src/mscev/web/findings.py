@@ -147,6 +147,7 @@ class FindingRow:
     finding: Term
     references: tuple[Reference, ...]
     sources: tuple[Term, ...]
+    preparations: tuple[Term, ...]  # the vesicle preparations (or the cells of a cell-level finding)
     subtypes: tuple[Term, ...]
     conditions: tuple[Term, ...]
     outcome: Term
@@ -164,13 +165,14 @@ SORT_KEYS = {
                             else math.inf),
     "finding": lambda r: r.finding.text.casefold(),
     "source": lambda r: _text(r.sources) or "\uffff",
+    "preparation": lambda r: _text(r.preparations) or "\uffff",
     "subtype": lambda r: _text(r.subtypes) or "\uffff",
     "condition": lambda r: _text(r.conditions) or "\uffff",
     "outcome": lambda r: r.outcome.text.casefold() or "\uffff",
     "effects": lambda r: r.effects.casefold() or "\uffff",
 }
-COLUMNS = {"reference": "ref", "finding": "finding", "source": "MSC source", "subtype": "EV subtype",
-           "condition": "condition", "outcome": "outcome", "effects": "effects"}
+COLUMNS = {"reference": "ref", "finding": "finding", "source": "MSC source", "preparation": "preparation",
+           "subtype": "EV subtype", "condition": "condition", "outcome": "outcome", "effects": "effects"}
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,11 @@ class FindingsTable:
         """Sort by ``column`` (ascending; descending when it is already the ascending sort), from the first page."""
         descending = column == self.sort and not self.descending
         return self.href(sort=column, order="desc" if descending else "asc", offset=0)
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """(sort key, heading) of each column, in order."""
+        return list(COLUMNS.items())
 
     @property
     def last(self) -> int:
@@ -275,7 +282,8 @@ def _row(pages: Pages, solution) -> FindingRow:
 
     references = tuple(sorted((_reference(pages.store, term) for term in terms("refs")),
                               key=lambda r: (r.number is None, r.number or 0)))
-    return FindingRow(pages.term(solution["finding"]), references, terms("sources"), terms("subtypes"),
+    return FindingRow(pages.term(solution["finding"]), references, terms("sources"), terms("preparations"),
+                      terms("subtypes"),
                       terms("conditions"), pages.term(solution["outcome"]),
                       solution["effects"].value if solution["effects"] is not None else "",
                       solution["quote"].value if solution["quote"] is not None else "")
@@ -334,15 +342,17 @@ async def findings_table(site, filters: Filters, sort: str = "reference", descen
 
 DOWNLOADS = {"csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
              "json": "application/json"}
-DOWNLOAD_FIELDS = ("finding", "label", "references", "sources", "ev_subtypes", "conditions", "outcome", "effects",
-                   "quote")
+DOWNLOAD_FIELDS = ("finding", "label", "references", "sources", "preparations", "ev_subtypes", "conditions", "outcome",
+                   "effects", "quote")
 
 
 def download_records(rows: list[FindingRow]) -> list[dict[str, str]]:
     """One flat record per finding: its IRI and label, then labels joined by "; " (the IRIs are on its page)."""
     return [{"finding": r.finding.iri, "label": r.finding.text,
              "references": "; ".join(str(ref.number) for ref in r.references),
-             "sources": "; ".join(t.text for t in r.sources), "ev_subtypes": "; ".join(t.text for t in r.subtypes),
+             "sources": "; ".join(t.text for t in r.sources),
+             "preparations": "; ".join(t.text for t in r.preparations),
+             "ev_subtypes": "; ".join(t.text for t in r.subtypes),
              "conditions": "; ".join(t.text for t in r.conditions), "outcome": r.outcome.text,
              "effects": r.effects, "quote": r.quote} for r in rows]
 
