@@ -217,7 +217,7 @@ def test_filters_combine_and_stay_in_the_links(client):
     text = page(client, source="mscev:BoneMarrowMSC", outcome="mscev:Beneficial", limit=5)
     for href in re.findall(r'<nav class="pager".*?</nav>', text, re.S)[0].split('href="')[1:]:
         query = parse_qs(urlparse(html.unescape(href.split('"')[0])).query)
-        assert query["source"] == [f"{MSCEV}BoneMarrowMSC"] and query["outcome"] == [f"{MSCEV}Beneficial"]
+        assert query["source"] == ["mscev:BoneMarrowMSC"] and query["outcome"] == ["mscev:Beneficial"]
 
 
 @pytest.mark.parametrize("name", ["csv", "tsv"])
@@ -273,8 +273,8 @@ def test_a_term_page_can_embed_a_table_about_its_term(client, store):
         '{% from "_findings_table.html" import findings_table %}{{ findings_table(t, form=False) }}').render(t=table)
     assert 'id="findings-form"' not in text and len(finding_paths(text)) == 3
     next_page = parse_qs(urlparse(html.unescape(re.search(r'<a href="(/resource\?[^"]+)">next ›', text).group(1))).query)
-    assert next_page["about"] == [OSTEOARTHRITIS] and next_page["offset"] == ["3"] and next_page["sort"] == ["condition"]
-    assert f'href="/findings?about={OSTEOARTHRITIS.replace(":", "%3A").replace("/", "%2F")}"' in text
+    assert next_page["about"] == ["MONDO:0005178"] and next_page["offset"] == ["3"] and next_page["sort"] == ["condition"]
+    assert 'href="/findings?about=MONDO%3A0005178"' in text
 
 
 @pytest.mark.parametrize("params", [{"sort": "colour"}, {"order": "up"}, {"limit": "many"}, {"offset": "-3"},

@@ -46,6 +46,7 @@ import pyoxigraph as ox
 from starlette.exceptions import HTTPException
 
 from mscev.errors import MscevError
+from mscev.namespaces import curie, expand
 from mscev.query import resolve_iri, with_values
 from mscev.web.pages import Pages, Term
 from mscev.web.pool import Answer, Job
@@ -88,12 +89,15 @@ class Filters:
     vesicles_only: bool = False
 
     def params(self) -> dict[str, str]:
-        """The filters as URL parameters (only those set)."""
+        """The filters as URL parameters (only those set; IRIs as CURIEs where one reads back as the same IRI)."""
         out = {}
         for field in fields(self):
             value = getattr(self, field.name)
             if value is True:
                 out[field.name] = "true"
+            elif isinstance(value, str):
+                short = curie(value)
+                out[field.name] = short if expand(short) == value else value
             elif value not in (None, False):
                 out[field.name] = str(value)
         return out
