@@ -132,10 +132,10 @@ def web_totals(client) -> dict[str, int]:
     totals, current = {}, None
     for element in root:
         title = element.find(f"{SVG}text/{SVG}title")
-        if element.tag == f"{SVG}a" and title is not None:
+        if element.tag == f"{SVG}a" and element.get("class") == "total" and current:  # the row's total, a link
+            totals[current], current = int(element.find(f"{SVG}text").text), None
+        elif element.tag == f"{SVG}a" and title is not None:
             current = title.text.rsplit("(", 1)[1].rstrip(")")
-        elif element.tag == f"{SVG}text" and current and (element.text or "").isdigit():
-            totals[current], current = int(element.text), None
     return totals
 
 

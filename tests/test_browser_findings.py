@@ -40,7 +40,7 @@ def test_findings_page_pages_and_sorts(server, page):  # noqa: F811
     page.locator("#findings-form button[type=submit]").click()
     page.wait_for_url("**outcome=**")
     assert 0 < shown_total(page) < total
-    assert set(page.locator("table.findings tbody td:nth-child(6)").all_inner_texts()) == {"harmful"}
+    assert set(page.locator("table.findings tbody td:nth-child(7)").all_inner_texts()) == {"harmful"}
 
     page.locator("table.findings td.finding > a").first.click()
     page.wait_for_url("**/data/finding/**")
@@ -58,3 +58,23 @@ def test_heat_map_cell_opens_the_findings_it_counts(server, page):  # noqa: F811
         assert shown_total(page) == count, title
         assert page.locator("table.findings tbody tr").count() == min(count, 25)
         assert re.search(r"vesicles_only=true", page.url)
+
+
+def test_findings_page_works_without_javascript(server, browser):  # noqa: F811
+    context = browser.new_context(java_script_enabled=False)
+    tab = context.new_page()
+    failed = []
+    tab.on("response", lambda response: response.status >= 400 and failed.append(response.url))
+    tab.goto(server + "/findings")
+    tab.locator('#findings-form select[name="area"]').select_option(label="liver (area)")
+    tab.locator("#findings-form button[type=submit]").click()
+    tab.wait_for_url("**area=**")
+    in_area = shown_total(tab)
+    assert 0 < in_area < 100
+    tab.locator('th[data-column="reference"] a').click()
+    tab.wait_for_url("**sort=reference**")
+    assert shown_total(tab) == in_area
+    tab.locator("table.findings td.finding summary").first.click()  # the quote opens without a script
+    assert tab.locator("table.findings td.finding blockquote").first.is_visible()
+    context.close()
+    assert failed == []

@@ -2,6 +2,7 @@
 counts checked against the stored queries and the store; and the heat map, whose every cell opens the findings
 it counts."""
 
+import asyncio
 import csv
 import html
 import io
@@ -15,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from mscev.query import open_store, run_query
 from mscev.serve import Settings, create_app
-from mscev.web.findings import SORT_KEYS
+from mscev.errors import MscevError
+from mscev.web.findings import SORT_KEYS, Filters, findings_table, read_paging
 from mscev.web.site import web_query
 
 MSCEV = "https://w3id.org/mscev/"
@@ -78,7 +80,7 @@ def test_the_first_page_counts_every_finding_and_shows_a_page_of_them(client, st
 
 def test_the_pages_hold_every_finding_once(client, store):
     seen = []
-    for offset in range(0, 200, 40):
+    for offset in range(0, total(client) + 40, 40):  # one page past the last: empty
         seen += finding_paths(page(client, limit=40, offset=offset))
     expected = {iri.removeprefix(MSCEV.rstrip("/")) for iri in selected(store, ALL_FINDINGS[len(PREFIXES):])}
     assert len(seen) == len(set(seen)) == len(expected)
@@ -96,7 +98,8 @@ def test_page_links_lead_to_the_next_and_last_pages(client):
 
 @pytest.mark.parametrize("column", SORT_KEYS)
 def test_sorting_by_every_column_orders_the_pages_and_the_downloads(client, column):
-    field = {"reference": "references", "finding": "label", "source": "sources", "subtype": "ev_subtypes",
+    field = {"reference": "references", "finding": "label", "source": "sources", "preparation": "preparations",
+             "subtype": "ev_subtypes",
              "condition": "conditions", "outcome": "outcome", "effects": "effects"}[column]
     for order in ("asc", "desc"):
         records = downloaded(client, sort=column, order=order)
@@ -134,7 +137,8 @@ def test_rows_link_to_findings_references_and_terms(client, store):
 @pytest.mark.parametrize("params, message", [
     ({"reference": "x"}, "reference='x'"), ({"source": "no such source at all"}, "source="),
     ({"sort": "colour"}, "sort='colour'"), ({"limit": "0"}, "limit"), ({"offset": "-1"}, "offset"),
-    ({"exact": "maybe"}, "exact='maybe'"), ({"format": "xlsx"}, "format"), ({"order": "up"}, "order")])
+    ({"exact": "maybe"}, "exact='maybe'"), ({"format": "xlsx"}, "format"), ({"order": "up"}, "order"),
+    ({"reference": "9" * 5000}, "reference=")])
 def test_bad_parameters_are_refused_by_name(client, params, message):
     response = client.get("/findings", params=params)
     assert response.status_code == 400 and message in response.text
@@ -202,6 +206,9 @@ def test_about_finds_a_term_in_any_role(client, store):
     expected = selected(store, f"SELECT DISTINCT ?finding WHERE {{ {{ ?finding mscev:hasEffect/mscev:mediatedBy <{cargo}> }}"
                                f" UNION {{ [] mscev:supportsFinding ?finding ; mscev:cargo <{cargo}> }} }}")
     assert expected and expected <= {r["finding"] for r in downloaded(client, about=cargo)}
+    chondrocyte = "http://purl.obolibrary.org/obo/CL_0000138"
+    in_cells = selected(store, f"SELECT DISTINCT ?finding WHERE {{ ?finding mscev:hasEffect/mscev:inCellType <{chondrocyte}> }}")
+    assert in_cells and in_cells <= {r["finding"] for r in downloaded(client, about=chondrocyte)}
 
 
 def test_filters_combine_and_stay_in_the_links(client):
@@ -210,7 +217,7 @@ def test_filters_combine_and_stay_in_the_links(client):
     text = page(client, source="mscev:BoneMarrowMSC", outcome="mscev:Beneficial", limit=5)
     for href in re.findall(r'<nav class="pager".*?</nav>', text, re.S)[0].split('href="')[1:]:
         query = parse_qs(urlparse(html.unescape(href.split('"')[0])).query)
-        assert query["source"] == [f"{MSCEV}BoneMarrowMSC"] and query["outcome"] == [f"{MSCEV}Beneficial"]
+        assert query["source"] == ["mscev:BoneMarrowMSC"] and query["outcome"] == ["mscev:Beneficial"]
 
 
 @pytest.mark.parametrize("name", ["csv", "tsv"])
@@ -230,8 +237,10 @@ def heat_map_cells(client, by: str) -> list[tuple[str, int]]:
     cells = []
     for link in root.iter(f"{SVG}a"):
         title = link.find(f"{SVG}rect/{SVG}title")
+        if title is None:  # a row's total
+            title = link.find(f"{SVG}text/{SVG}title") if link.get("class") == "total" else None
         if title is not None:
-            cells.append((link.get("href"), int(re.search(r": (\d+) findings?$", title.text).group(1))))
+            cells.append((link.get("href"), int(re.search(r": (\d+) findings?( in all)?$", title.text).group(1))))
     return cells
 
 
@@ -239,6 +248,7 @@ def heat_map_cells(client, by: str) -> list[tuple[str, int]]:
 def test_every_heat_map_cell_opens_the_findings_it_counts(client, by):
     cells = heat_map_cells(client, by)
     assert len(cells) > 20 and any(count for _, count in cells)
+    assert sum("source" not in href and "other_sources" not in href for href, _ in cells) > 5  # the totals
     wrong = []
     for href, count in cells:
         assert href.startswith("/findings?")
@@ -246,3 +256,44 @@ def test_every_heat_map_cell_opens_the_findings_it_counts(client, by):
         if shown != count:
             wrong.append((href, count, shown))
     assert wrong == []
+
+
+# ---------------------------------------------------------------- the interface other pages use
+
+
+def test_a_term_page_can_embed_a_table_about_its_term(client, store):
+    site = client.app.state.site
+    paging = read_paging({"sort": "condition", "order": "desc", "limit": "3"})
+    assert paging == {"sort": "condition", "descending": True, "offset": 0, "limit": 3}
+    table = asyncio.run(findings_table(site, Filters(about=OSTEOARTHRITIS), path="/resource", **paging))
+    expected = selected(store, f"SELECT DISTINCT ?finding WHERE {{ ?finding a/rdfs:subClassOf* mscev:Finding ; "
+                               f"mscev:condition <{OSTEOARTHRITIS}> }}")
+    assert table.total >= len(expected) > 3 and len(table.rows) == 3
+    text = site.templates.env.from_string(
+        '{% from "_findings_table.html" import findings_table %}{{ findings_table(t, form=False) }}').render(t=table)
+    assert 'id="findings-form"' not in text and len(finding_paths(text)) == 3
+    next_page = parse_qs(urlparse(html.unescape(re.search(r'<a href="(/resource\?[^"]+)">next ›', text).group(1))).query)
+    assert next_page["about"] == ["MONDO:0005178"] and next_page["offset"] == ["3"] and next_page["sort"] == ["condition"]
+    assert 'href="/findings?about=MONDO%3A0005178"' in text
+
+
+@pytest.mark.parametrize("params", [{"sort": "colour"}, {"order": "up"}, {"limit": "many"}, {"offset": "-3"},
+                                    {"offset": "9" * 5000}])
+def test_read_paging_refuses_by_name(params):
+    with pytest.raises(MscevError, match=next(iter(params))):
+        read_paging(params)
+
+
+def test_home_page_counts_open_the_findings_they_count(client):
+    text = client.get("/", headers=HTML).text
+    links = re.findall(r'<td class="number"><a href="(/findings\?[^"]+)" title="These findings">(\d+)</a>', text)
+    assert len(links) > 10
+    for href, count in links:
+        assert int(COUNT.search(client.get(html.unescape(href), headers=HTML).text).group(1)) == int(count), href
+
+
+def test_a_query_over_the_time_limit_answers_503_not_400(built):
+    settings = Settings(build_dir=built.out, workers=1, timeout=0.01, worker_memory_mb=1024)
+    with TestClient(create_app(settings)) as hurried:
+        response = hurried.get("/findings", params={"about": "mscev:AdiposeMSC"})
+    assert response.status_code == 503 and "time limit" in response.text

@@ -660,7 +660,7 @@ def test_matrix_picture(client, store):
     root = ElementTree.fromstring(svg.content)
     links = root.findall(".//{http://www.w3.org/2000/svg}a")
     sources = len(rows[0]) - 2  # condition … total
-    assert len(links) == len(rows) * (sources + 1)  # a condition label and one cell per source
+    assert len(links) == len(rows) * (sources + 2)  # a condition label, one cell per source and the total
     page = client.get("/matrix", headers={"Accept": "text/html"})
     assert page.status_code == 200 and 'class="heatmap"' in page.text
 

@@ -114,7 +114,7 @@ def test_a_synthetic_build_says_so_everywhere(tmp_path, capsys):
     assert main(["query", "graph-summary", "--build", str(out)]) == 0
     assert "SYNTHETIC corpus" in capsys.readouterr().out.replace("\n", " ")
     with TestClient(create_app(Settings(build_dir=out, workers=1))) as client:
-        for path in ("/", "/queries", "/matrix"):
+        for path in ("/", "/queries", "/matrix", "/findings"):
             assert "Synthetic data." in client.get(path, headers={"Accept": "text/html"}).text, path
 
 

@@ -14,12 +14,20 @@ Interface (for /findings, term pages and any other page that embeds a table of f
     {{ findings_table(table) }}                  # the whole table: count, page links, rows, downloads
     {{ findings_table(table, form=False) }}      # without the filter form (an embedded table)
 
+A term page embeds the findings about its term so (its page links then lead back to the term page, which reads
+sort, order, limit and offset from its own URL; with path="/findings" they lead to the full table instead):
+
+    paging = read_paging(request.query_params)   # sort, descending, offset, limit; MscevError when wrong
+    table = await findings_table(site, Filters(about=iri), path=request.url.path, **paging)
+
 ``table.rows`` are the rows of the page asked for (``FindingRow``: Terms with links), ``table.total`` counts every
 row the filters keep, ``table.pages`` are the page links, ``table.href(...)`` makes links that keep the filters.
 The URL parameters (also the names of ``Filters``' fields): source, condition, exact, area, subtype, outcome,
 reference, about, other_sources, vesicles_only; sort (a name of SORT_KEYS), order (asc or desc), limit, offset.
-Filters are bound as RDF terms in a VALUES block of web/queries/findings-table.rq (never pasted into its text);
-its answer for a set of filters is kept in the site's answer cache, so paging and sorting do not query again.
+Filters are RDF terms, never pasted into query text: source, subtype and about are queries of their own, read
+from the term towards the findings (TERM_QUERIES, parameter `term`), whose answers are intersected with the
+table's; the others are bound in a VALUES block of web/queries/findings-table.rq. Answers are kept in the site's
+answer cache and their labelled rows here (_rows), so paging and sorting a table do not query again.
 """
 
 from __future__ import annotations
@@ -28,16 +36,20 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
+from starlette.exceptions import HTTPException
 
 from mscev.errors import MscevError
-from mscev.query import INTEGER, resolve_iri, with_values
-from mscev.web.pages import Term
-from mscev.web.pool import Job
+from mscev.namespaces import curie, expand
+from mscev.query import resolve_iri, with_values
+from mscev.web.pages import Pages, Term
+from mscev.web.pool import Answer, Job
 from mscev.web.site import web_query
 
 QUERY = "findings-table"
@@ -47,12 +59,16 @@ CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
 REFERENCE_NUMBER = ox.NamedNode("https://w3id.org/mscev/referenceNumber")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 500
 ORDERS = ("asc", "desc")
-# Filter (URL parameter) → the variable of findings-table.rq it binds; `exact` turns `condition` into
-# ?byReportedCondition (the condition as reported, as the heat map's rows count it)
-IRI_FILTERS = {"source": "bySource", "condition": "byCondition", "area": "byArea", "subtype": "bySubtype",
-               "outcome": "byOutcome", "about": "byAbout"}
+# Filter (URL parameter) → the variable of findings-table.rq it binds (None: a query of its own, TERM_QUERIES);
+# `exact` turns `condition` into ?byReportedCondition (the condition as reported, as the heat map's rows count it)
+IRI_FILTERS = {"source": None, "condition": "byCondition", "area": "byArea", "subtype": None,
+               "outcome": "byOutcome", "about": None}
+# Filters read from the term towards the findings (web/queries/NAME.rq, parameter `term`), whose answers are
+# intersected with the table's: testing every finding for a term below a class takes pyoxigraph 100 times longer
+TERM_QUERIES = {"source": "findings-from-source", "subtype": "findings-of-subtype", "about": "findings-about"}
 FLAGS = {"other_sources": "otherSources", "vesicles_only": "vesicleOnly"}
-VARIABLES = [*IRI_FILTERS.values(), "byReportedCondition", "byReference", *FLAGS.values()]
+VARIABLES = [*filter(None, IRI_FILTERS.values()), "byReportedCondition", "byReference", *FLAGS.values()]
+SMALL_NUMBER = re.compile(r"[+-]?\d{1,9}", re.ASCII)  # int() of thousands of digits would raise
 FLAG_VALUES = {"true": True, "1": True, "on": True, "false": False, "0": False, "": False}
 
 
@@ -73,12 +89,15 @@ class Filters:
     vesicles_only: bool = False
 
     def params(self) -> dict[str, str]:
-        """The filters as URL parameters (only those set)."""
+        """The filters as URL parameters (only those set; IRIs as CURIEs where one reads back as the same IRI)."""
         out = {}
         for field in fields(self):
             value = getattr(self, field.name)
             if value is True:
                 out[field.name] = "true"
+            elif isinstance(value, str):
+                short = curie(value)
+                out[field.name] = short if expand(short) == value else value
             elif value not in (None, False):
                 out[field.name] = str(value)
         return out
@@ -88,7 +107,7 @@ class Filters:
         bound = {name: None for name in VARIABLES}
         for parameter, variable in IRI_FILTERS.items():
             value = getattr(self, parameter)
-            if value:
+            if value and variable:
                 bound["byReportedCondition" if parameter == "condition" and self.exact else variable] = ox.NamedNode(value)
         if self.reference is not None:
             bound["byReference"] = ox.Literal(str(self.reference), datatype=ox.NamedNode(XSD + "integer"))
@@ -109,8 +128,8 @@ def read_filters(params: Mapping[str, str], store: ox.Store) -> Filters:
             values[name] = resolve_iri(text, store, refuse).value
     reference = (params.get("reference") or "").strip()
     if reference:
-        if not INTEGER.fullmatch(reference):
-            raise MscevError(f"reference={reference!r}: not a reference number (digits)")
+        if not SMALL_NUMBER.fullmatch(reference):
+            raise MscevError(f"reference={reference!r}: not a reference number (up to 9 digits)")
         values["reference"] = int(reference)
     for name in ("exact", *FLAGS):
         text = (params.get(name) or "").strip().lower()
@@ -132,6 +151,7 @@ class FindingRow:
     finding: Term
     references: tuple[Reference, ...]
     sources: tuple[Term, ...]
+    preparations: tuple[Term, ...]  # the vesicle preparations (or the cells of a cell-level finding)
     subtypes: tuple[Term, ...]
     conditions: tuple[Term, ...]
     outcome: Term
@@ -149,13 +169,14 @@ SORT_KEYS = {
                             else math.inf),
     "finding": lambda r: r.finding.text.casefold(),
     "source": lambda r: _text(r.sources) or "\uffff",
+    "preparation": lambda r: _text(r.preparations) or "\uffff",
     "subtype": lambda r: _text(r.subtypes) or "\uffff",
     "condition": lambda r: _text(r.conditions) or "\uffff",
     "outcome": lambda r: r.outcome.text.casefold() or "\uffff",
     "effects": lambda r: r.effects.casefold() or "\uffff",
 }
-COLUMNS = {"reference": "ref", "finding": "finding", "source": "MSC source", "subtype": "EV subtype",
-           "condition": "condition", "outcome": "outcome", "effects": "effects"}
+COLUMNS = {"reference": "ref", "finding": "finding", "source": "MSC source", "preparation": "preparation",
+           "subtype": "EV subtype", "condition": "condition", "outcome": "outcome", "effects": "effects"}
 
 
 @dataclass(frozen=True)
@@ -179,6 +200,7 @@ class FindingsTable:
     path: str
     truncated: bool = False  # the query's answer was cut at the server's row cap: total counts those rows only
     options: dict = None  # filter name → [(value, label)] for the form's menus
+    chosen: list = None  # (filter name, Term) of the term filters set, to say what the table holds
 
     def href(self, **changes) -> str:
         """A link to this table with some parameters changed (filters kept; None drops a parameter)."""
@@ -193,6 +215,11 @@ class FindingsTable:
         """Sort by ``column`` (ascending; descending when it is already the ascending sort), from the first page."""
         descending = column == self.sort and not self.descending
         return self.href(sort=column, order="desc" if descending else "asc", offset=0)
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """(sort key, heading) of each column, in order."""
+        return list(COLUMNS.items())
 
     @property
     def last(self) -> int:
@@ -226,33 +253,50 @@ async def all_rows(site, filters: Filters) -> tuple[list[FindingRow], bool]:
     stored = web_query(QUERY)
     bound = filters.bindings()
     text = with_values(stored.text, [ox.Variable(name) for name in bound], [tuple(bound.values())])
-    answer = await site.cached(Job(replace(stored, text=text), page_rows=site.settings.max_rows))
-    if not answer.ok:
-        raise MscevError(answer.text)
+    answer = _checked(await site.cached(Job(replace(stored, text=text), page_rows=site.settings.max_rows)))
+    rows = _rows(site.pages, answer)
+    for name, query in TERM_QUERIES.items():
+        term = getattr(filters, name)
+        if term:
+            kept = _checked(await site.cached(Job(web_query(query), {"term": term}, page_rows=site.settings.max_rows)))
+            named = {s["finding"].value for s in ox.parse_query_results(kept.body, ox.QueryResultsFormat.JSON)}
+            rows = [row for row in rows if row.finding.iri in named]
+    return rows, answer.truncated
+
+
+def _checked(answer: Answer) -> Answer:
+    if not answer.ok:  # the time limit, the memory budget, a worker lost: the answer's own status and message
+        raise HTTPException(answer.status, answer.text)
+    return answer
+
+
+@lru_cache(maxsize=32)
+def _rows(pages: Pages, answer: Answer) -> list[FindingRow]:
+    """The rows of an answer, labelled, kept for the answers asked for most lately (a page of the cached answer
+    costs its sorting then, not its labelling: 70 ms for every finding)."""
     solutions = ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON)
-    return [_row(site, solution) for solution in solutions], answer.truncated
+    return [_row(pages, solution) for solution in solutions]
 
 
-def _row(site, solution) -> FindingRow:
-    pages = site.pages
-
+def _row(pages: Pages, solution) -> FindingRow:
     def terms(name: str) -> tuple[Term, ...]:
         value = solution[name]
         found = [pages.term(ox.NamedNode(iri)) for iri in value.value.split()] if value is not None else []
         return tuple(sorted(found, key=lambda t: t.text.casefold()))
 
-    references = tuple(sorted((_reference(site, term) for term in terms("refs")),
+    references = tuple(sorted((_reference(pages.store, term) for term in terms("refs")),
                               key=lambda r: (r.number is None, r.number or 0)))
-    return FindingRow(pages.term(solution["finding"]), references, terms("sources"), terms("subtypes"),
+    return FindingRow(pages.term(solution["finding"]), references, terms("sources"), terms("preparations"),
+                      terms("subtypes"),
                       terms("conditions"), pages.term(solution["outcome"]),
                       solution["effects"].value if solution["effects"] is not None else "",
                       solution["quote"].value if solution["quote"] is not None else "")
 
 
-def _reference(site, term: Term) -> Reference:
+def _reference(store: ox.Store, term: Term) -> Reference:
     node = ox.NamedNode(term.iri)
-    citation = next((q.object.value for q in site.store.quads_for_pattern(node, CITATION, None)), None)
-    number = next((q.object.value for q in site.store.quads_for_pattern(node, REFERENCE_NUMBER, None)), None)
+    citation = next((q.object.value for q in store.quads_for_pattern(node, CITATION, None)), None)
+    number = next((q.object.value for q in store.quads_for_pattern(node, REFERENCE_NUMBER, None)), None)
     return Reference(term, int(number) if number and number.isdigit() else None, citation)
 
 
@@ -273,29 +317,46 @@ def check_paging(sort: str, order: str, limit: int, offset: int) -> None:
         raise MscevError(f"offset={offset}: give 0 or more")
 
 
+def read_paging(params: Mapping[str, str]) -> dict:
+    """sort, descending, offset and limit from URL parameters (defaults when absent), checked."""
+    sort, order = params.get("sort") or "reference", params.get("order") or "asc"
+    numbers = {}
+    for name, default in (("offset", 0), ("limit", DEFAULT_LIMIT)):
+        text = (params.get(name) or "").strip() or str(default)
+        if not SMALL_NUMBER.fullmatch(text):
+            raise MscevError(f"{name}={params.get(name)!r}: give a whole number (up to 9 digits)")
+        numbers[name] = int(text)
+    check_paging(sort, order, numbers["limit"], numbers["offset"])
+    return {"sort": sort, "descending": order == "desc", **numbers}
+
+
 async def findings_table(site, filters: Filters, sort: str = "reference", descending: bool = False, offset: int = 0,
                          limit: int = DEFAULT_LIMIT, path: str = "/findings") -> FindingsTable:
     """One page of the findings ``filters`` keep, sorted by ``sort``; ``path`` is where its links lead."""
     check_paging(sort, "desc" if descending else "asc", limit, offset)
     rows, truncated = await all_rows(site, filters)
     ordered = sorted_rows(rows, sort, descending)
+    chosen = [(name, site.pages.term(ox.NamedNode(getattr(filters, name))))
+              for name in IRI_FILTERS if getattr(filters, name)]
     return FindingsTable(filters, ordered[offset:offset + limit], len(ordered), offset, limit, sort, descending, path,
-                         truncated)
+                         truncated, chosen=chosen)
 
 
 # ---------------------------------------------------------------- downloads
 
 DOWNLOADS = {"csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
              "json": "application/json"}
-DOWNLOAD_FIELDS = ("finding", "label", "references", "sources", "ev_subtypes", "conditions", "outcome", "effects",
-                   "quote")
+DOWNLOAD_FIELDS = ("finding", "label", "references", "sources", "preparations", "ev_subtypes", "conditions", "outcome",
+                   "effects", "quote")
 
 
 def download_records(rows: list[FindingRow]) -> list[dict[str, str]]:
     """One flat record per finding: its IRI and label, then labels joined by "; " (the IRIs are on its page)."""
     return [{"finding": r.finding.iri, "label": r.finding.text,
              "references": "; ".join(str(ref.number) for ref in r.references),
-             "sources": "; ".join(t.text for t in r.sources), "ev_subtypes": "; ".join(t.text for t in r.subtypes),
+             "sources": "; ".join(t.text for t in r.sources),
+             "preparations": "; ".join(t.text for t in r.preparations),
+             "ev_subtypes": "; ".join(t.text for t in r.subtypes),
              "conditions": "; ".join(t.text for t in r.conditions), "outcome": r.outcome.text,
              "effects": r.effects, "quote": r.quote} for r in rows]
 

@@ -60,6 +60,7 @@ class MatrixRow:
     label: str
     cells: list[Cell]
     total: int
+    total_href: str = ""
 
 
 @dataclass
@@ -82,7 +83,8 @@ class Heatmap:
 def heatmap(variables: list[str], rows: list[list[Term]], cell_href, row_heading: str = "condition") -> Heatmap:
     """Rows of (condition or area, count per source …, total) as a heat map; colour grows with the square root.
 
-    ``cell_href(condition_term, column_name)`` gives the link of a cell; ``row_heading`` names the rows.
+    ``cell_href(condition_term, column_name)`` gives the link of a cell (and of the total, column "total");
+    ``row_heading`` names the rows.
     """
     sources = variables[1:-1]
     counts = [[int(term.text or 0) for term in row[1:]] for row in rows]
@@ -98,7 +100,8 @@ def heatmap(variables: list[str], rows: list[list[Term]], cell_href, row_heading
             cells.append(Cell(LABEL_WIDTH + column * CELL_WIDTH, count, _colour(fraction), fraction > 0.55,
                               f"{condition.text} × {humanize(name)}: {count} finding{'' if count == 1 else 's'}",
                               cell_href(condition, name)))
-        layout.append(MatrixRow(y, condition, _shorten(condition.text, 48), cells, numbers[-1]))
+        layout.append(MatrixRow(y, condition, _shorten(condition.text, 48), cells, numbers[-1],
+                                cell_href(condition, variables[-1])))
     legend_y = HEADER_HEIGHT + len(rows) * CELL_HEIGHT + 20
     legend = [(LABEL_WIDTH + step * 24, _colour(math.sqrt(step / 8))) for step in range(9)]
     return Heatmap(total_x + 70, legend_y + LEGEND_HEIGHT,
@@ -199,10 +202,13 @@ def _order_by_barycentre(columns: list[list[Node]], edges: list[Edge], sweeps: i
 
 
 def matrix_cell_href(condition: Term, column: str, rows_by: str = "condition") -> str:
-    """A heat-map cell opens the findings it counts: the vesicle findings of its column's source and of its row's
-    condition as reported (rows by condition) or of any condition in its area (rows by area)."""
+    """A heat-map cell opens the findings it counts: the vesicle findings of its column's source (any source for
+    the total) and of its row's condition as reported (rows by condition) or of any condition in its area (rows
+    by area)."""
     name = condition.curie or condition.iri
     row = {"condition": name, "exact": "true"} if rows_by == "condition" else {"area": name}
-    source = MATRIX_COLUMNS[column]
-    return "/findings?" + urlencode({**row, **({"source": source} if source else {"other_sources": "true"}),
-                                     "vesicles_only": "true"})
+    if column == "total":
+        source = {}
+    else:
+        source = {"source": MATRIX_COLUMNS[column]} if MATRIX_COLUMNS[column] else {"other_sources": "true"}
+    return "/findings?" + urlencode({**row, **source, "vesicles_only": "true"})
