@@ -248,14 +248,11 @@ ABOUT_TERMS = [BONE_MARROW_MSC, KIDNEY_INJURY, OSTEOARTHRITIS, MIR_146A, MSCEV +
 
 
 @pytest.mark.parametrize("iri", ABOUT_TERMS)
-def test_term_page_lists_the_findings_the_about_filter_keeps(client, pages, iri):
-    """The term page's rows (pattern lookups, mscev.web.terms.findings_about) are those of /findings?about=IRI
-    (the findings table's SPARQL filter), first page shown, sorted by reference."""
+def test_term_page_lists_the_findings_the_about_filter_keeps(client, iri):
+    """The term page's rows are those of /findings?about=IRI, first page shown, sorted by reference."""
     rows = client.get("/findings", params={"about": iri, "format": "json"}).json()
     expected = {row["finding"] for row in rows}
     assert expected, iri
-    findings = {row["finding"] for row in client.get("/findings", params={"format": "json", "limit": 500}).json()}
-    assert pages.terms.findings_about(ox.NamedNode(iri)) & findings == expected
     table = section(page_of(client, iri), "card term-findings")
     assert f"<strong>{len(expected)}</strong> finding" in table
     shown = set(re.findall(r'<td class="finding"><a href="([^"]+)"', table))

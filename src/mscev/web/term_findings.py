@@ -2,12 +2,10 @@
 it, as the first page of the shared findings table (mscev.web.findings), whose page, sort and filter links open
 /findings?about=IRI for the rest.
 
-The rows come from the table's answer for all findings (one query per build, kept in the site's answer cache),
-kept by mscev.web.terms.TermPages.findings_about, so a term page costs pattern lookups, not a query of its own."""
+The rows are the findings table's own for the filter about=IRI (mscev.web.findings), so a term page and
+/findings?about=IRI always list the same findings."""
 
 from __future__ import annotations
-
-import pyoxigraph as ox
 
 from mscev.web import findings
 from mscev.web.findings import FindingsTable, Filters
@@ -21,12 +19,5 @@ async def findings_table(site, entity) -> FindingsTable | None:
     """The first page of the findings about ``entity`` (a pages.Entity), or None when it has none."""
     if entity.quotes or any(t.iri in NO_TABLE_TYPES for t in entity.types):
         return None
-    about = site.pages.terms.findings_about(ox.NamedNode(entity.subject.iri))
-    if not about:
-        return None
-    rows, truncated = await findings.all_rows(site, Filters())
-    kept = findings.sorted_rows([row for row in rows if row.finding.iri in about], "reference", False)
-    if not kept:
-        return None
-    return FindingsTable(Filters(about=entity.subject.iri), kept[:EMBEDDED_ROWS], len(kept), 0, EMBEDDED_ROWS,
-                         "reference", False, "/findings", truncated)
+    table = await findings.findings_table(site, Filters(about=entity.subject.iri), limit=EMBEDDED_ROWS)
+    return table if table.total else None

@@ -42,12 +42,6 @@ CONDITION_AREA, PROJECT_CONDITION = ox.NamedNode(MSCEV + "ConditionArea"), ox.Na
 CELL_POPULATION, PRODUCED_BY = ox.NamedNode(MSCEV + "CellPopulation"), ox.NamedNode(MSCEV + "producedBy")
 VESICLE, CONDITION = ox.NamedNode(MSCEV + "vesicle"), ox.NamedNode(MSCEV + "condition")
 EFFECT, FINDING = ox.NamedNode(MSCEV + "Effect"), ox.NamedNode(MSCEV + "Finding")
-# what the findings table's about filter follows from a finding to the terms it names (findings_about)
-ABOUT_DIRECT = [ox.NamedNode(MSCEV + name) for name in ("condition", "outcome", "citedStudy", "vesicle", "cellSubject")]
-ABOUT_EFFECT = [ox.NamedNode(MSCEV + name) for name in ("affects", "mediatedBy", "viaTarget", "viaPathway")]
-ABOUT_CARGO = [ox.NamedNode(MSCEV + name) for name in ("cargo", "targets", "viaPathway")]
-HAS_EFFECT, SUPPORTS = ox.NamedNode(MSCEV + "hasEffect"), ox.NamedNode(MSCEV + "supportsFinding")
-CELLS_FROM, CELL_SUBJECT = ox.NamedNode(MSCEV + "cellsFrom"), ox.NamedNode(MSCEV + "cellSubject")
 DIRECTION, AFFECTS, ASPECT = (ox.NamedNode(MSCEV + name) for name in ("direction", "affects", "aspect"))
 # the other parts of an effect, in the order a sentence names them, with the words that introduce them
 EFFECT_PARTS = [("inCellType", "in"), ("inTissue", "in"), ("viaTarget", "via"), ("viaPathway", "via"),
@@ -280,31 +274,6 @@ class TermPages:
             {by: node.value, "condition": c.value, "exact": "true", "vesicles_only": "true"}))
             for c, findings in counts.items()]
         return sorted(tested, key=lambda t: (-t[1], t[0].text.casefold()))
-
-    # --- findings about a term -------------------------------------------------------------------------------
-
-    def findings_about(self, node) -> set[str]:
-        """The statements that name ``node`` or a class below it, by the paths the findings table's ``about``
-        filter follows (web/queries/findings-table.rq, ?byAbout), walked backwards with pattern lookups: a few
-        milliseconds where that filter costs a second or more per term. tests/test_term_pages.py checks that both
-        give the same findings. The caller keeps the findings among them."""
-        below, queue = {node}, deque([node])
-        while queue and len(below) < MAX_ANCESTORS:
-            for child in self._subjects(SUBCLASS, queue.popleft()):
-                if child not in below:
-                    below.add(child)
-                    queue.append(child)
-        found = set()
-        for named in below:
-            found |= {s for p in ABOUT_DIRECT for s in self._subjects(p, named)}
-            found |= {f for p in ABOUT_EFFECT for e in self._subjects(p, named) for f in self._subjects(HAS_EFFECT, e)}
-            found |= {f for p in ABOUT_CARGO for e in self._subjects(p, named) for f in self._objects(e, SUPPORTS)}
-            for subject in [named, *self._subjects(RDF_TYPE, named)]:  # the thing itself, or a member of the class
-                if subject is not named:
-                    found |= set(self._subjects(VESICLE, subject))
-                found |= {f for prep in self._subjects(PRODUCED_BY, subject) for f in self._subjects(VESICLE, prep)}
-                found |= {f for cells in self._subjects(CELLS_FROM, subject) for f in self._subjects(CELL_SUBJECT, cells)}
-        return {f.value for f in found if isinstance(f, ox.NamedNode)}
 
     # --- nested nodes ---------------------------------------------------------------------------------------
 
