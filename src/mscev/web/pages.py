@@ -179,7 +179,7 @@ class Pages:
         inferred = {(q.predicate, q.object) for q in self.store.quads_for_pattern(node, None, None, INFERRED_GRAPH)}
         return [(p, o, False) for p, o in asserted] + [(p, o, True) for p, o in inferred - asserted]
 
-    def _value_origins(self, node: ox.NamedNode) -> dict[tuple, tuple[str, str]]:
+    def value_origins(self, node: ox.NamedNode) -> dict[tuple, tuple[str, str]]:
         """(predicate, value) → (where it comes from, its origin's page) for the values of ``node`` that are not
         from the review's body text (ontology/README.md, "Value origins")."""
         origins = {}
@@ -207,7 +207,7 @@ class Pages:
             sentence = self.terms.effect_sentence(value) if isinstance(value, ox.NamedNode) else None
             if nest and not sentence and isinstance(value, ox.NamedNode) and value.value.startswith(DATA) \
                     and not self.label(value):
-                details = tuple(self._facts(self._statements(value), nest=False, origins=self._value_origins(value),
+                details = tuple(self._facts(self._statements(value), nest=False, origins=self.value_origins(value),
                                             subject=value))
             shown = self.term(value, inferred, details)
             if sentence:
@@ -251,7 +251,7 @@ class Pages:
         shown = [(p, o, inferred) for p, o, inferred in statements
                  if p not in (EVIDENCE_QUOTE, RDFS_LABEL, *DEFINITIONS) and not (p == CITED_STUDY and quotes)
                  and p.value not in elsewhere]
-        facts = self._facts(shown, nest=True, origins=self._value_origins(node), subject=node)
+        facts = self._facts(shown, nest=True, origins=self.value_origins(node), subject=node)
         all_types = next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
         types = [t for t in all_types if t.iri not in OWL_KINDS]  # owl:Class, …: the header's kinds say them
         facts = [f for f in facts if f.predicate.iri != RDF_TYPE.value]

@@ -12,7 +12,7 @@ a curation note, shown collapsed and never as a fact. mscev:verifiedFrom says wh
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -278,22 +278,26 @@ class TermPages:
     # --- nested nodes ---------------------------------------------------------------------------------------
 
     def effect_sentence(self, node) -> tuple | None:
-        """An effect as a sentence of Terms and words: "increases type II collagen in chondrocyte"; None when
-        ``node`` is no effect."""
+        """An effect as a sentence of Terms and words: "increases type II collagen in chondrocyte", each value
+        marked as the finding page marks it when it is not from the review's body text; None when ``node`` is no
+        effect."""
         if not self._has(node, RDF_TYPE, EFFECT):
             return None
-        parts = []
-        for direction in self._objects(node, DIRECTION):
-            parts.append(self.pages.term(direction))
+        origins = self.pages.value_origins(node)
+
+        def shown(predicate, value):
+            term, origin = self.pages.term(value), origins.get((predicate, value))
+            return replace(term, origin=origin[0], origin_href=origin[1]) if origin else term
+
+        parts = [shown(DIRECTION, direction) for direction in self._objects(node, DIRECTION)]
         aspect = next(iter(self._objects(node, ASPECT)), None)
         if aspect is not None:
             parts += [f"the {self.pages.term(aspect).text} of"]
-        for affected in self._objects(node, AFFECTS):
-            parts.append(self.pages.term(affected))
+        parts += [shown(AFFECTS, affected) for affected in self._objects(node, AFFECTS)]
         for name, words in EFFECT_PARTS:
-            values = self._objects(node, ox.NamedNode(MSCEV + name))
-            for index, value in enumerate(sorted(values, key=lambda v: v.value)):
-                parts += ["and" if index else words, self.pages.term(value)]
+            predicate = ox.NamedNode(MSCEV + name)
+            for index, value in enumerate(sorted(self._objects(node, predicate), key=lambda v: v.value)):
+                parts += ["and" if index else words, shown(predicate, value)]
         return tuple(parts)
 
     def list_tokens(self, node) -> list[Token] | None:
