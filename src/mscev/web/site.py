@@ -29,6 +29,7 @@ from mscev.query import StoredQuery, build_summary, read_query, stored_queries
 from mscev.render import labeler
 from mscev.web.pages import Pages, humanize
 from mscev.web.pool import Answer, Job, QueryPool, open_build
+from mscev.web.spool import Spool, SpoolResponse
 from mscev.web.sparql import GRAPH_TYPES, HTML, RESULTS_TYPES, negotiate
 
 WEB_DIR = Path(__file__).parent
@@ -66,6 +67,7 @@ class Settings:
     max_connections: int = 1000
     max_answer_bytes: int = 64 * 1024 * 1024
     request_timeout: float = 10.0
+    send_timeout: float = 120.0  # seconds a client has to read a streamed answer (mscev.web.spool)
 
 
 @dataclass
@@ -186,18 +188,32 @@ class Site:
                 pool.close()
 
     async def run(self, job: Job) -> Answer:
+        """The whole answer to ``job`` (pages and their cache)."""
         return await run_in_threadpool(self.pool.run, job)
 
-    async def run_free(self, request: Request, job: Job) -> Answer:
+    async def stream(self, job: Job) -> Answer | Spool:
+        """The answer to ``job``, whole or, when large, as a spool to stream (``respond``)."""
+        return await run_in_threadpool(self.pool.stream, job)
+
+    def respond(self, answer: Answer | Spool, headers: dict[str, str]) -> Response:
+        """The response carrying ``answer`` (streamed from its spool, if it is one), with ``headers`` and the
+        X-Mscev-Build header."""
+        if isinstance(answer, Spool):
+            return SpoolResponse(answer, self.settings.send_timeout, {**headers, **build_header(answer.head)})
+        return Response(answer.body, answer.status, media_type=answer.media_type,
+                        headers={**headers, **build_header(answer)})
+
+    async def run_free(self, request: Request, job: Job) -> Answer | Spool:
         """A free query, if its client has fewer than ``client_queries`` running or waiting (429 otherwise), so
-        that one client looping heavy queries cannot queue up in front of everyone else."""
+        that one client looping heavy queries cannot queue up in front of everyone else. A page's answer
+        (``job.page_rows``) comes whole; any other may come as a spool to stream."""
         client = request.client.host if request.client else ""
         if self.free_queries[client] >= self.settings.client_queries:
             return Answer.error(429, f"You have {self.free_queries[client]} queries running or waiting, the limit of "
                                      "this server per client (mscev serve --client-queries); wait for their answers.")
         self.free_queries[client] += 1
         try:
-            return await self.run(job)
+            return await (self.run(job) if job.page_rows is not None else self.stream(job))
         finally:
             self.free_queries[client] -= 1
             if not self.free_queries[client]:

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from mscev.render import catalogue_json
 from mscev.web.pool import Job
-from mscev.web.site import ALL_TYPES, FORMAT_CHOICES, HTML_ROWS, RESULT_CONTENT, SiteDep, build_header, downloads
+from mscev.web.site import ALL_TYPES, FORMAT_CHOICES, HTML_ROWS, RESULT_CONTENT, SiteDep, downloads
 from mscev.web.sparql import HTML, graph_type, known_format, negotiate, results_type
 
 RESERVED_PARAMETERS = ("format", "inferred", "body-text-only")  # /queries/NAME options, never query parameters
@@ -60,6 +60,4 @@ async def run_stored(
               body_text_only=body_text_only)
     if job.results_type is None and job.graph_type is None:
         return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
-    answer = await site.run(job)
-    return Response(answer.body, answer.status, media_type=answer.media_type,
-                    headers={"Vary": "Accept", **build_header(answer)})
+    return site.respond(await site.stream(job), {"Vary": "Accept"})

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from mscev.namespaces import prefix_map
 from mscev.web.pool import Answer, Job
 from mscev.web.site import (ALL_TYPES, FORMAT_CHOICES, HTML_ROWS, RESULT_CONTENT, WEB_DIR, WEB_QUERIES, Site,
-                            SiteDep, base_url, build_header, downloads)
+                            SiteDep, base_url, downloads)
 from mscev.web.sparql import GRAPH_TYPES, HTML, RESULTS_TYPES, graph_type, known_format, negotiate, results_type
 
 SERVICE_DESCRIPTION = WEB_DIR / "service-description.ttl"
@@ -106,8 +106,7 @@ async def answer_sparql(request: Request, site: Site, fields: dict[str, list[str
     answer = await site.run_free(request, job)
     if wants_html:
         return _sparql_page(request, site, text, answer)
-    headers = {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {}), **build_header(answer)}
-    return Response(answer.body, answer.status, media_type=answer.media_type, headers=headers)
+    return site.respond(answer, {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {})})
 
 
 def _sparql_page(request: Request, site: Site, text: str, answer: Answer) -> Response:
