@@ -219,3 +219,23 @@ def test_a_server_stopped_or_killed_while_streaming_leaves_no_spool(server):
         process.wait(30)
         response.close()
         assert wait_until(lambda: files_left(spool_dir) == [])
+
+
+def test_the_time_limit_reached_after_the_first_bytes_stops_the_answer_with_the_reason(built, tmp_path):
+    from mscev.web.pool import Job, QueryPool
+    from mscev.web.spool import AnswerStopped, Spool
+
+    endless = ('SELECT ?a ?big WHERE { ?a ?b ?c . ?d ?e ?f } VALUES ?big { "' + "x" * 1024 + '" }')  # 10⁸ rows
+    pool = QueryPool(built.out, workers=1, time_limit=3, max_rows=10**9, max_bytes=2**40, spool_dir=tmp_path)
+    try:
+        started = pool.stream(Job(endless, results_type="text/tab-separated-values"))
+        assert isinstance(started, Spool) and started.status == 200
+        with pytest.raises(AnswerStopped) as stopped:
+            for _ in started.chunks():
+                pass
+        assert stopped.value.args[0].status == 503 and "--timeout" in stopped.value.args[0].text
+        started.close()
+        assert pool.run(Job("ASK { ?s ?p ?o }")).status == 200  # a fresh worker took its place
+    finally:
+        pool.close()
+    assert list(tmp_path.iterdir()) == []
