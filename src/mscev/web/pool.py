@@ -46,7 +46,7 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.query import StoredQuery, open_store, run_query
-from mscev.web.spool import HOLD_BYTES, Spool
+from mscev.web.spool import HOLD_BYTES, POLL_SECONDS, Spool
 from mscev.web.sparql import refusal, used_prefixes
 
 TSV = ox.QueryResultsFormat.TSV
@@ -423,18 +423,18 @@ class QueryPool:
     def run(self, job: Job) -> Answer:
         """The whole answer to ``job`` (for the web pages, whose answers have at most a page of rows), or an
         error answer: 503 when it overran the time limit or its worker died."""
-        started = self._hand_out(job)
-        return started.whole() if isinstance(started, Spool) else started
+        return self._hand_out(job, whole=True)
 
     def stream(self, job: Job) -> Answer | Spool:
         """The answer to ``job``: whole if it ends within the spool's hold (or an error found before its first
         byte), else its spool, to be sent on as the worker writes it (mscev.web.spool)."""
-        started = self._hand_out(job)
-        return started.opening() if isinstance(started, Spool) else started
+        return self._hand_out(job, whole=False)
 
-    def _hand_out(self, job: Job) -> Answer | Spool:
-        """Give ``job`` and a new spool to an idle worker of its lane, and watch the worker from a thread of its
-        own, so that it goes back to the pool when it has written the answer, however slowly that is read."""
+    def _hand_out(self, job: Job, whole: bool) -> Answer | Spool:
+        """Give ``job`` and a new spool to an idle worker of its lane and follow it until the answer is over, or,
+        unless ``whole``, until it outgrows the spool's hold: then a thread of its own follows the worker to the
+        end, so that the worker goes back to the pool when it has written the answer, however slowly that is
+        read."""
         lanes = (STORED, FREE) if isinstance(job.query, StoredQuery) else (FREE,)
         worker = self._acquire(lanes)
         if worker is None:
@@ -448,28 +448,36 @@ class QueryPool:
         except OSError:  # the worker died between two jobs
             spool.close()
             return self._stopped(worker)
-        threading.Thread(target=self._watch, args=(worker, spool), name="mscev-query-watcher", daemon=True).start()
-        return spool
-
-    def _watch(self, worker: _Worker, spool: Spool) -> None:
-        """Follow ``worker`` through its job until the end, the time limit or its death, and tell ``spool``."""
         deadline = time.monotonic() + self.time_limit
+        while not self._follow(worker, spool, deadline, POLL_SECONDS):
+            if not whole and spool.head is not None and spool.size() > spool.hold:
+                threading.Thread(target=self._follow, args=(worker, spool, deadline, self.time_limit + 1),
+                                 name="mscev-query-follower", daemon=True).start()
+                return spool
+        return spool.whole()
+
+    def _follow(self, worker: _Worker, spool: Spool, deadline: float, wait: float) -> bool:
+        """Take in ``worker``'s messages about its job for up to ``wait`` seconds, and tell ``spool``; True once
+        the job is over: answered, stopped at the deadline (the time limit) or ended by the worker's death."""
         try:
-            while worker.connection.poll(max(0.0, deadline - time.monotonic())):
+            while worker.connection.poll(max(0.0, min(wait, deadline - time.monotonic()))):
                 kind, answer = worker.connection.recv()
                 if kind == HEAD:
                     spool.started(answer)
                     continue
                 self._release(worker)
                 spool.ended(answer)
-                return
+                return True
         except (EOFError, OSError):  # the worker died while running the query
             spool.ended(self._stopped(worker))
-            return
+            return True
+        if time.monotonic() < deadline:
+            return False
         self._replace(worker)
         spool.ended(Answer.error(503, f"The query ran longer than the time limit of {self.time_limit:g} s and was "
                                       "stopped (mscev serve --timeout). Narrow it: more specific patterns, a LIMIT, "
                                       "fewer OPTIONAL or property paths."))
+        return True
 
     def _stopped(self, worker: _Worker) -> Answer:
         """Replace a worker that died, and say why its query was not answered."""

@@ -44,7 +44,8 @@ class AnswerStopped(Exception):
 
 class Spool:
     """One answer on its way: the file a worker writes it into, its head (status and media type, once the worker
-    has started writing) and its end (the worker's final answer: 200, or an error), set by the pool."""
+    has started writing) and its end (the worker's final answer: 200, or an error), set by the pool, which
+    hands it out to be streamed once it has grown past ``hold`` bytes (QueryPool.stream)."""
 
     def __init__(self, directory: Path, hold: int = HOLD_BYTES):
         self.file = tempfile.TemporaryFile(dir=directory)  # no name on disk (O_TMPFILE): nothing to clean after a crash
@@ -66,7 +67,7 @@ class Spool:
         with self._changed:
             return 0 if self._closed else os.fstat(self.file.fileno()).st_size
 
-    # ------------------------------------------------------------------ set by the pool, from its watcher thread
+    # ------------------------------------------------------------------ set by the pool, as the worker reports
 
     def started(self, head: Answer) -> None:
         with self._changed:
@@ -79,18 +80,6 @@ class Spool:
             self._changed.notify_all()
 
     # ------------------------------------------------------------------ read by the request
-
-    def opening(self) -> Answer | Spool:
-        """Wait until the answer's status is settled: the whole answer (with its body) or the error if it ended
-        within ``hold`` bytes; else this spool, to be streamed (SpoolResponse)."""
-        with self._changed:
-            while True:
-                if self.end is not None and (not self.end.ok or self._size() <= self.hold):
-                    break
-                if self.head is not None and self._size() > self.hold:
-                    return self
-                self._changed.wait(POLL_SECONDS)
-        return self.whole()
 
     def whole(self) -> Answer:
         """Wait for the end of the answer and return it with its body read into memory (for the web pages, whose
