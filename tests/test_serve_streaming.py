@@ -239,3 +239,16 @@ def test_the_time_limit_reached_after_the_first_bytes_stops_the_answer_with_the_
     finally:
         pool.close()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_an_answer_being_sent_counts_in_its_clients_free_queries(server):
+    """--client-queries bounds the answers one client has being sent too, and so the spools it holds."""
+    process, port, spool_dir = server("--max-answer", "512", "--client-queries", "1")
+    streamed = post(port, wide_query())
+    assert streamed.status == 200 and streamed.read1(1024)
+    refused = post(port, "ASK { ?s ?p ?o }", "json")
+    assert refused.status == 429 and b"being sent" in refused.read()
+    streamed.close()  # the client goes away: its answer is over
+    assert wait_until(lambda: post(port, "ASK { ?s ?p ?o }", "json").status == 200)
+    assert wait_until(lambda: not open_spools(process.pid, spool_dir)), open_spools(process.pid, spool_dir)

@@ -373,7 +373,7 @@ def stats(build_dir: Path) -> None:
 @click.option("--reserved-workers", type=click.IntRange(min=1), default=1, help="Query worker processes kept for "
               "stored queries and pages, so that heavy free queries cannot starve them.")
 @click.option("--client-queries", type=click.IntRange(min=1), default=2, help="Free queries one client (address) "
-              "may have running or waiting at once (429 beyond).")
+              "may have running, waiting or being sent at once (429 beyond).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0,
               help="Seconds a query may run before it is stopped (503).")
 @click.option("--max-rows", type=click.IntRange(min=1), default=10_000, help="Rows (or triples) a result may have; "

@@ -45,7 +45,7 @@ RESULT_CONTENT = {200: {"description": "Query results, in the negotiated format.
                   403: {"description": "An update or a federated (SERVICE) query: refused."},
                   406: {"description": "No acceptable format for this kind of result."},
                   413: {"description": "Request body larger than the server's limit."},
-                  429: {"description": "The client has too many free queries running or waiting."},
+                  429: {"description": "The client has too many free queries running, waiting or being sent."},
                   503: {"description": "The query overran the time limit or the memory budget, or all workers "
                                        "were busy."}}
 
@@ -96,7 +96,7 @@ class Site:
         self.current = self._open(with_pool=False)
         self._retired: list[QueryPool] = []
         self._stamp, self._checked, self._switching = self._summary_stamp(), time.monotonic(), False
-        self.free_queries: Counter[str] = Counter()  # free queries running or waiting, by client address
+        self.free_queries: Counter[str] = Counter()  # free queries running, waiting or sent, by client address
         self._queries: dict[str, StoredQuery] = {}
         self._queries_stamp = None
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
@@ -204,20 +204,30 @@ class Site:
                         headers={**headers, **build_header(answer)})
 
     async def run_free(self, request: Request, job: Job) -> Answer | Spool:
-        """A free query, if its client has fewer than ``client_queries`` running or waiting (429 otherwise), so
-        that one client looping heavy queries cannot queue up in front of everyone else. A page's answer
-        (``job.page_rows``) comes whole; any other may come as a spool to stream."""
+        """A free query, if its client has fewer than ``client_queries`` running, waiting or being streamed (429
+        otherwise), so that one client looping heavy queries cannot queue up in front of everyone else, nor hold
+        more than that many spools. A page's answer (``job.page_rows``) comes whole; any other may come as a
+        spool to stream, which counts until it is closed."""
         client = request.client.host if request.client else ""
         if self.free_queries[client] >= self.settings.client_queries:
-            return Answer.error(429, f"You have {self.free_queries[client]} queries running or waiting, the limit of "
-                                     "this server per client (mscev serve --client-queries); wait for their answers.")
+            return Answer.error(429, f"You have {self.free_queries[client]} queries running, waiting or being sent, "
+                                     "the limit of this server per client (mscev serve --client-queries); wait for "
+                                     "their answers.")
         self.free_queries[client] += 1
+        answer = None
         try:
-            return await (self.run(job) if job.page_rows is not None else self.stream(job))
+            answer = await (self.run(job) if job.page_rows is not None else self.stream(job))
+            return answer
         finally:
-            self.free_queries[client] -= 1
-            if not self.free_queries[client]:
-                del self.free_queries[client]
+            if isinstance(answer, Spool):
+                answer.when_closed(lambda: self._free_query_over(client))
+            else:
+                self._free_query_over(client)
+
+    def _free_query_over(self, client: str) -> None:
+        self.free_queries[client] -= 1
+        if not self.free_queries[client]:
+            del self.free_queries[client]
 
     async def cached(self, job: Job) -> Answer:
         """Answers of the pages' own queries, kept (up to ``cache_bytes``) for the build they came from."""

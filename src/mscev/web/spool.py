@@ -22,7 +22,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +54,7 @@ class Spool:
         self.end: Answer | None = None
         self._changed = threading.Condition()
         self._closed = False
+        self._on_close: list[Callable[[], None]] = []
 
     def fileno(self) -> int:
         return self.file.fileno()
@@ -119,6 +120,14 @@ class Spool:
         with self._changed:
             self._close()
 
+    def when_closed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the spool is closed (the answer sent, cut off or abandoned)."""
+        with self._changed:
+            if not self._closed:
+                self._on_close.append(callback)
+                return
+        callback()
+
     def _size(self) -> int:
         return os.fstat(self.file.fileno()).st_size
 
@@ -126,6 +135,8 @@ class Spool:
         if not self._closed:
             self._closed = True
             self.file.close()
+            for callback in self._on_close:
+                callback()
 
 
 class SpoolResponse(StreamingResponse):
