@@ -449,12 +449,21 @@ class QueryPool:
             spool.close()
             return self._stopped(worker)
         deadline = time.monotonic() + self.time_limit
-        while not self._follow(worker, spool, deadline, POLL_SECONDS):
+        over = False
+        while not over:
+            over = self._follow(worker, spool, deadline, POLL_SECONDS)
             if not whole and spool.head is not None and spool.size() > spool.hold:
-                threading.Thread(target=self._follow, args=(worker, spool, deadline, self.time_limit + 1),
-                                 name="mscev-query-follower", daemon=True).start()
-                return spool
+                if not over:
+                    threading.Thread(target=self._follow_to_the_end, args=(worker, spool, deadline),
+                                     name="mscev-query-follower", daemon=True).start()
+                    return spool
+                if spool.end.ok:  # written whole already, and too large to hold
+                    return spool
         return spool.whole()
+
+    def _follow_to_the_end(self, worker: _Worker, spool: Spool, deadline: float) -> None:
+        while not self._follow(worker, spool, deadline, self.time_limit):
+            pass
 
     def _follow(self, worker: _Worker, spool: Spool, deadline: float, wait: float) -> bool:
         """Take in ``worker``'s messages about its job for up to ``wait`` seconds, and tell ``spool``; True once

@@ -83,8 +83,8 @@ class Spool:
     # ------------------------------------------------------------------ read by the request
 
     def whole(self) -> Answer:
-        """Wait for the end of the answer and return it with its body read into memory (for the web pages, whose
-        answers have at most a page of rows); closes the spool."""
+        """Wait for the end of the answer and return it with its body read into memory (an answer within the hold,
+        or one of the web pages, which have at most a page of rows); closes the spool."""
         with self._changed:
             while self.end is None:
                 self._changed.wait(POLL_SECONDS)
