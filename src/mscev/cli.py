@@ -373,13 +373,15 @@ def stats(build_dir: Path) -> None:
 @click.option("--reserved-workers", type=click.IntRange(min=1), default=1, help="Query worker processes kept for "
               "stored queries and pages, so that heavy free queries cannot starve them.")
 @click.option("--client-queries", type=click.IntRange(min=1), default=2, help="Free queries one client (address) "
-              "may have running or waiting at once (429 beyond).")
+              "may have running, waiting or being sent at once (429 beyond).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0,
               help="Seconds a query may run before it is stopped (503).")
 @click.option("--max-rows", type=click.IntRange(min=1), default=10_000, help="Rows (or triples) a result may have; "
               "more is refused with 400 (web pages show the first rows instead).")
 @click.option("--max-answer", type=click.IntRange(min=1), default=64, help="MiB an answer may have; a larger one is "
-              "refused with 400 (the server holds at most this much per worker).")
+              "refused with 400, or, once its first 4 MiB were sent, cut off with a line saying why.")
+@click.option("--send-timeout", type=click.FloatRange(min=1), default=120.0, help="Seconds a client has to read a "
+              "streamed answer (one over 4 MiB); a slower one is cut off.")
 @click.option("--max-body", type=click.IntRange(min=1024), default=256 * 1024,
               help="Bytes a request body may have (413 beyond).")
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
@@ -392,15 +394,15 @@ def stats(build_dir: Path) -> None:
 @click.option("--base-url", help="Public address of the site (e.g. https://kg.example.org/mscev/), named in the "
               "service description; default: the address it listens on.")
 def serve(host: str, port: int, build_dir: Path, workers: int, reserved_workers: int, client_queries: int,
-          timeout: float, max_rows: int, max_answer: int, max_body: int, worker_memory: int, max_connections: int,
-          request_timeout: float, log_level: str, base_url: str | None) -> None:
+          timeout: float, max_rows: int, max_answer: int, send_timeout: float, max_body: int, worker_memory: int,
+          max_connections: int, request_timeout: float, log_level: str, base_url: str | None) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
     settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory, base_url,
                         reserved_workers=reserved_workers, client_queries=client_queries,
                         max_connections=max_connections, request_timeout=request_timeout,
-                        max_answer_bytes=max_answer * 1024 * 1024)
+                        max_answer_bytes=max_answer * 1024 * 1024, send_timeout=send_timeout)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 

@@ -44,6 +44,7 @@ from mscev.web.site import BUILD_HEADER, WEB_DIR, Settings, Site
 __all__ = ["Settings", "create_app", "serve"]
 
 FILE_RESERVE = 100  # open files kept for other uses than connections
+SHUTDOWN_SECONDS = 5  # on stopping, answers still being sent (a slow reader's stream) get this long, then are cut
 ROUTERS = (docs, protocol, api, pages, pictures, findings, linked_data)  # linked data last: its path matches anything
 
 
@@ -116,7 +117,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     app = create_app(settings)
     protocol = guarded_protocol(connection_limit(settings.max_connections), settings.request_timeout)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, server_header=False, http=protocol,
-                            timeout_keep_alive=min(5, settings.request_timeout))
+                            timeout_keep_alive=min(5, settings.request_timeout),
+                            timeout_graceful_shutdown=SHUTDOWN_SECONDS)
     repeats = RepeatFilter()
     for name in ("asyncio", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(repeats)

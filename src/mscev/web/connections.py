@@ -10,6 +10,9 @@ logged "Too many open files" at megabytes a second. ``guarded_protocol`` makes u
 - keep at most ``max_connections`` open: when one more arrives, the connection that has waited longest for its
   request is closed to make room (a client that sends its request at once is served even during a flood of
   half-open sockets); if every open connection has a request under way, the new one gets 503.
+- close a connection for good: a connection closed with data its peer has not taken (a client that stopped
+  reading a streamed answer, which the server cut off) is reset after CLOSE_GRACE_SECONDS, where asyncio would
+  keep it open, with its buffer, for as long as the peer does not read.
 ``RepeatFilter`` lets a repeated log message through once per ``interval`` with a count of those suppressed.
 """
 
@@ -25,6 +28,23 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
         b"content-length: 62\r\n\r\nThe server has too many connections open; try again shortly.\n")
 REQUEST_RECEIVED = (h11.DONE, h11.MUST_CLOSE, h11.CLOSED)
+CLOSE_GRACE_SECONDS = 10.0
+
+
+class _ResettingTransport:
+    """A connection's transport whose ``close`` resets the connection if the peer has not taken the data still
+    buffered CLOSE_GRACE_SECONDS later (see the module); everything else is the transport's own."""
+
+    def __init__(self, transport, loop):
+        self._transport, self._loop = transport, loop
+
+    def close(self) -> None:
+        self._transport.close()
+        if self._transport.get_write_buffer_size():
+            self._loop.call_later(CLOSE_GRACE_SECONDS, self._transport.abort)  # nothing if closed by then
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
 
 
 def guarded_protocol(max_connections: int, request_seconds: float) -> type[H11Protocol]:
@@ -43,7 +63,7 @@ def guarded_protocol(max_connections: int, request_seconds: float) -> type[H11Pr
                     return
                 oldest, _ = waiting.popitem(last=False)
                 oldest.give_up()
-            super().connection_made(transport)
+            super().connection_made(_ResettingTransport(transport, self.loop))
             self.await_request()
 
         def data_received(self, data: bytes) -> None:

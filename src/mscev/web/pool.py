@@ -6,13 +6,16 @@ runs in one of a few long-lived worker processes, each with its own read-only ha
 waits for the answer up to the time limit; a worker that overruns is killed (SIGKILL) and a fresh one started,
 so the next request finds a full pool.
 
-Costs of this choice: one pipe round trip per query and the serialised answer copied once between processes
-(about a millisecond for the stored questions); one store handle and its caches per worker; and a killed
-query costs a fork from the preloaded fork server plus opening the store (about 50 ms) to replace its
-worker. Workers also get a memory budget (RLIMIT_DATA, which bounds the heap): a query that would eat the
-machine's memory makes its worker abort, and the server answers 503 instead of swapping.
+Costs of this choice: one pipe round trip per query, and the serialised answer written into a spool file by
+the worker and read back by the server (about a millisecond for the stored questions); one store handle and
+its caches per worker; and a killed query costs a fork from the preloaded fork server plus opening the store
+(about 50 ms) to replace its worker. Workers also get a memory budget (RLIMIT_DATA, which bounds the heap): a
+query that would eat the machine's memory makes its worker abort, and the server answers 503 instead of
+swapping.
 
-Answers are serialised inside the worker, rows counted as they stream out (see ``_capped_solutions``).
+Answers are serialised inside the worker, rows counted as they stream out (see ``_write_solutions``), into a
+spool file that the server sends on as it grows (mscev.web.spool): neither process holds a large answer whole,
+and a worker is free again once it has written its answer, however slowly the client reads it.
 
 Two lanes keep heavy free queries from starving the cheap ones: free queries (the SPARQL protocol) run only on
 the ``workers`` of the free lane, whose processes run at a lower CPU priority (nice FREE_NICENESS); stored
@@ -30,10 +33,13 @@ import multiprocessing
 import os
 import resource
 import signal
+import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from multiprocessing import reduction
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -41,11 +47,14 @@ import pyoxigraph as ox
 from mscev.errors import MscevError
 from mscev.query import StoredQuery, open_store, run_query
 from mscev.web.messages import syntax_error_message
-from mscev.web.sparql import refusal, write_graph
+from mscev.web.sparql import GRAPH_TYPES, refusal, used_prefixes, write_graph
+from mscev.web.spool import HOLD_BYTES, POLL_SECONDS, Spool
 
 TSV = ox.QueryResultsFormat.TSV
 STORED, FREE = "stored", "free"  # the lanes
 FREE_NICENESS = 10  # a free worker's CPU weight is a tenth of a stored one's (Linux CFS)
+HEAD, END = "head", "end"  # a worker's messages about a job: the body starts, the job is over
+PREFIX_SAMPLE = 1000  # triples whose IRIs choose the prefixes Turtle declares (see _write_triples)
 
 
 @dataclass(frozen=True)
@@ -93,84 +102,142 @@ class Answer:
 
 
 class RowCapExceeded(Exception):
-    """Raised by the capped writer when a result has more rows than the cap."""
+    """Raised when a result has more rows (or triples) than the cap."""
 
 
 class AnswerTooLarge(Exception):
-    """Raised by the capped writer when an answer has more bytes than the cap."""
+    """Raised by the spool when an answer has more bytes than the cap."""
 
 
-class _CappedBuffer(io.RawIOBase):
-    """A binary sink that stops the serialiser once it has written more than ``max_lines`` lines (when given) or
-    more than ``max_bytes`` bytes."""
+class SpoolFailed(Exception):
+    """Raised by the spool when the answer cannot be written (a full disk)."""
 
-    def __init__(self, max_bytes: int, max_lines: int | None = None):
-        self.data = bytearray()
-        self.lines = 0
-        self.max_lines, self.max_bytes = max_lines, max_bytes
+
+class _Spool(io.RawIOBase):
+    """The worker's end of an answer's spool file (mscev.web.spool): writes go straight to the file, unbuffered,
+    so that the server can send them on at once; more than ``max_bytes`` in all stops the serialiser."""
+
+    def __init__(self, descriptor: int, max_bytes: int):
+        self.descriptor, self.max_bytes, self.size = descriptor, max_bytes, 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, chunk) -> int:
-        self.data += chunk
-        if len(self.data) > self.max_bytes:
+        data = memoryview(chunk).cast("B")
+        if self.size + len(data) > self.max_bytes:
             raise AnswerTooLarge
-        if self.max_lines is not None:
-            self.lines += bytes(chunk).count(b"\n")
-            if self.lines > self.max_lines:
-                raise RowCapExceeded
-        return len(chunk)
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(self.descriptor, data[written:])
+        except OSError as error:
+            raise SpoolFailed(error.strerror or str(error)) from None
+        self.size += len(data)
+        return len(data)
 
 
-def _capped_solutions(solutions: ox.QuerySolutions, media_type: str, max_rows: int, truncate: bool,
-                      max_bytes: int) -> Answer:
-    """SELECT results in ``media_type``, reading at most ``max_rows`` rows and writing at most ``max_bytes``.
+class _RowCounter(io.RawIOBase):
+    """Passes SPARQL TSV on to ``out`` and stops after ``max_lines`` lines, cutting the chunk that passes them at
+    the last line allowed. pyoxigraph writes SPARQL TSV one row per line (line breaks inside literals are escaped),
+    so lines count rows, and a query stops after the cap without reading the rest."""
 
-    pyoxigraph streams SPARQL TSV one row per line (line breaks inside literals are escaped), so a sink that
-    counts lines stops the query after ``max_rows`` rows without reading the rest. The TSV text is then
-    parsed back and written in the requested format by pyoxigraph's own serialisers; TSV keeps every term
-    exactly (tested), so nothing is lost on the way.
-    """
-    sink = _CappedBuffer(max_bytes, max_rows + 1)  # the header line, then one line per row
-    truncated = False
-    try:
-        solutions.serialize(sink, format=TSV)
-    except RowCapExceeded:  # pyoxigraph passes the sink's exception through unchanged
-        if not truncate:
-            return Answer.error(400, f"The result has more than {max_rows} rows, the limit of this server "
-                                     "(mscev serve --max-rows). Add LIMIT (and OFFSET to page through it).")
-        truncated = True
-        sink.data = sink.data[:_nth_newline(sink.data, max_rows + 1) + 1]
-    tsv = bytes(sink.data)
-    out_format = ox.QueryResultsFormat.from_media_type(media_type)
-    if out_format == TSV:
-        return Answer(200, _with_charset(out_format.media_type), tsv, truncated)
-    sink = _CappedBuffer(max_bytes)
-    ox.parse_query_results(tsv, TSV).serialize(sink, format=out_format)
-    return Answer(200, _with_charset(out_format.media_type), bytes(sink.data), truncated)
+    def __init__(self, out, max_lines: int):
+        self.out, self.max_lines, self.lines = out, max_lines, 0
+        self.stopped = False  # pyoxigraph writes its buffer again when it drops it: nothing may pass after the cap
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk) -> int:
+        data = bytes(chunk)
+        lines = data.count(b"\n")
+        if self.stopped or self.lines + lines > self.max_lines:
+            allowed = 0 if self.stopped else self.max_lines - self.lines
+            self.out.write(data[:_nth_newline(data, allowed) + 1] if allowed else b"")
+            self.stopped = True
+            raise RowCapExceeded
+        self.lines += lines
+        self.out.write(data)
+        return len(data)
 
 
-def _nth_newline(data: bytearray, n: int) -> int:
+def _nth_newline(data: bytes, n: int) -> int:
     position = -1
     for _ in range(n):
         position = data.index(b"\n", position + 1)
     return position
 
 
-def _capped_triples(triples: ox.QueryTriples, media_type: str, max_rows: int, truncate: bool,
-                    max_bytes: int) -> Answer:
-    """CONSTRUCT/DESCRIBE results in ``media_type``, reading at most ``max_rows`` triples and writing at most
-    ``max_bytes``."""
-    kept = list(itertools.islice(triples, max_rows + 1))
-    truncated = len(kept) > max_rows
-    if truncated and not truncate:
-        return Answer.error(400, f"The result has more than {max_rows} triples, the limit of this server "
-                                 "(mscev serve --max-rows). Add LIMIT, or narrow the pattern.")
-    out_format = ox.RdfFormat.from_media_type(media_type)
-    sink = _CappedBuffer(max_bytes)
-    write_graph(kept[:max_rows], out_format.media_type, sink)
-    return Answer(200, _with_charset(out_format.media_type), bytes(sink.data), truncated)
+def _write_solutions(solutions: ox.QuerySolutions, media_type: str, max_rows: int, truncate: bool, spool) -> bool:
+    """Write SELECT results in ``media_type`` into ``spool`` as they come, at most ``max_rows`` rows; True if rows
+    were left out (``truncate``), RowCapExceeded if there are more rows and not ``truncate``.
+
+    The rows are counted in SPARQL TSV (see _RowCounter); for another format, a second thread parses that TSV as
+    it comes through a pipe and writes it out in the requested format with pyoxigraph's own serialisers. TSV keeps
+    every term exactly (tested), so nothing is lost on the way; the pipe keeps the two threads in step.
+    """
+    out_format = ox.QueryResultsFormat.from_media_type(media_type)
+    if out_format == TSV:
+        return _counted_rows(solutions, max_rows, truncate, spool)
+    read_end, write_end = os.pipe()
+    failures: list[BaseException] = []
+
+    def convert() -> None:
+        try:
+            with open(read_end, "rb") as tsv:  # closed on failure: the writer then gets EPIPE and stops
+                ox.parse_query_results(tsv, TSV).serialize(spool, format=out_format)
+        except BaseException as error:  # noqa: BLE001 — handed to the thread that runs the query
+            failures.append(error)
+
+    converter = threading.Thread(target=convert, name="mscev-results-converter")
+    converter.start()
+    truncated = False
+    try:
+        with open(write_end, "wb", buffering=0) as pipe:
+            truncated = _counted_rows(solutions, max_rows, truncate, pipe)
+    except BrokenPipeError:
+        pass  # the converter stopped first; its error is raised below
+    finally:
+        converter.join()
+    if failures:
+        raise failures[0]
+    return truncated
+
+
+def _counted_rows(solutions: ox.QuerySolutions, max_rows: int, truncate: bool, out) -> bool:
+    try:
+        solutions.serialize(_RowCounter(out, max_rows + 1), format=TSV)  # the header line, then a line per row
+    except RowCapExceeded:  # pyoxigraph passes the sink's exception through unchanged
+        if not truncate:
+            raise
+        return True
+    return False
+
+
+def _write_triples(triples: ox.QueryTriples, media_type: str, max_rows: int, truncate: bool, spool) -> bool:
+    """Write CONSTRUCT/DESCRIBE results in ``media_type`` into ``spool`` as they come, at most ``max_rows``
+    triples (see _write_solutions). Turtle declares the project prefixes used by the first PREFIX_SAMPLE triples;
+    JSON-LD is written whole, compacted as the release is (mscev.web.sparql.write_graph);
+    an IRI of a later one outside them is written in full."""
+    first = list(itertools.islice(triples, min(PREFIX_SAMPLE, max_rows + 1)))
+    truncated = False
+
+    def counted():
+        nonlocal truncated
+        for count, triple in enumerate(itertools.chain(first, triples)):
+            if count == max_rows:
+                if not truncate:
+                    raise RowCapExceeded
+                truncated = True
+                return
+            yield triple
+
+    if media_type == GRAPH_TYPES["jsonld"]:  # compacted as the release is: the compactor needs the whole graph
+        write_graph(list(counted()), media_type, spool)
+    else:
+        write_graph(counted(), media_type, spool, prefixes=used_prefixes(first))
+    return truncated
 
 
 def _with_charset(media_type: str) -> str:
@@ -188,32 +255,45 @@ def _evaluate(store: ox.Store, job: Job):
     return store.query(job.query, base_iri=job.base_iri, **graphs)
 
 
-def execute(store: ox.Store, job: Job, max_rows: int, max_bytes: int = 64 * 1024 * 1024) -> Answer:
-    """Run one job on ``store`` and serialise its answer (at most ``max_rows`` rows and ``max_bytes`` bytes);
-    user errors become 4xx answers."""
+def execute(store: ox.Store, job: Job, max_rows: int, spool, started: Callable[[str], None]) -> Answer:
+    """Run one job on ``store`` and write its answer into ``spool`` (a _Spool: at most its bytes, and at most
+    ``max_rows`` rows), calling ``started`` with the answer's media type before the first byte. The answer
+    returned has no body: 200 (the body is in the spool), or an error (user errors are 4xx)."""
     truncate = job.page_rows is not None
     cap = min(max_rows, job.page_rows) if truncate else max_rows
     if isinstance(job.query, str):  # a free query: scanning 256 KB of text costs a tenth of a second, kept here
         refused = refusal(job.query)  # off the server's event loop
         if refused:
             return Answer.error(*refused)
+    kind = "rows"
     try:
         results = _evaluate(store, job)
         if isinstance(results, ox.QueryTriples):
             if job.graph_type is None:
                 return Answer.error(406, "This query returns triples (CONSTRUCT or DESCRIBE); accept text/turtle, "
                                          "application/n-triples or application/ld+json.")
-            return _capped_triples(results, job.graph_type, cap, truncate, max_bytes)
+            kind, media_type = "triples", _with_charset(ox.RdfFormat.from_media_type(job.graph_type).media_type)
+            started(media_type)
+            return Answer(200, media_type, b"", _write_triples(results, job.graph_type, cap, truncate, spool))
         if job.results_type is None:
             return Answer.error(406, "This query returns a result table (SELECT or ASK); accept SPARQL JSON, XML, "
                                      "CSV or TSV results.")
+        out_format = ox.QueryResultsFormat.from_media_type(job.results_type)
+        media_type = _with_charset(out_format.media_type)
+        started(media_type)
         if isinstance(results, ox.QueryBoolean):
-            out_format = ox.QueryResultsFormat.from_media_type(job.results_type)
-            return Answer(200, _with_charset(out_format.media_type), results.serialize(format=out_format))
-        return _capped_solutions(results, job.results_type, cap, truncate, max_bytes)
+            spool.write(results.serialize(format=out_format))
+            return Answer(200, media_type, b"")
+        return Answer(200, media_type, b"", _write_solutions(results, job.results_type, cap, truncate, spool))
+    except RowCapExceeded:
+        advice = "Add LIMIT (and OFFSET to page through it)." if kind == "rows" else "Add LIMIT, or narrow the pattern."
+        return Answer.error(400, f"The result has more than {max_rows} {kind}, the limit of this server "
+                                 f"(mscev serve --max-rows). {advice}")
     except AnswerTooLarge:
-        return Answer.error(400, f"The answer is larger than {max_bytes:,} bytes, the limit of this server (mscev "
-                                 "serve --max-answer). Ask for fewer rows (LIMIT) or shorter values.")
+        return Answer.error(400, f"The answer is larger than {spool.max_bytes:,} bytes, the limit of this server "
+                                 "(mscev serve --max-answer). Ask for fewer rows (LIMIT) or shorter values.")
+    except SpoolFailed as error:
+        return Answer.error(503, f"The server could not store the answer ({error}); try again later.")
     except SyntaxError as error:  # a free query's (run_query reports a stored query's as MscevError)
         return Answer.error(400, syntax_error_message(job.query, str(error)))
     except MscevError as error:
@@ -246,7 +326,9 @@ def open_build(build_dir: Path) -> tuple[ox.Store, str]:
 
 def _worker_main(connection, build_dir: str, max_rows: int, max_bytes: int, memory_bytes: int,
                  niceness: int = 0) -> None:
-    """A worker's life: open the store, then answer jobs one by one until the pipe closes."""
+    """A worker's life: open the store, then answer jobs one by one until the pipe closes. A job comes with the
+    descriptor of its spool file; the worker sends ("head", answer) when it starts writing the body there, then
+    ("end", answer) when it has finished (or failed), and closes its end of the spool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its workers
     if niceness:
         os.nice(niceness)
@@ -256,9 +338,15 @@ def _worker_main(connection, build_dir: str, max_rows: int, max_bytes: int, memo
     while True:
         try:
             job = connection.recv()
+            spool = _Spool(reduction.recv_handle(connection), max_bytes)
         except (EOFError, OSError):
             return
-        connection.send(replace(execute(store, job, max_rows, max_bytes), build=build))
+        try:
+            answer = execute(store, job, max_rows, spool, lambda media_type: connection.send(
+                (HEAD, Answer(200, media_type, b"", build=build))))
+        finally:
+            os.close(spool.descriptor)
+        connection.send((END, replace(answer, build=build)))
 
 
 @dataclass(eq=False)  # compared and hashed by identity, kept in a set
@@ -269,16 +357,19 @@ class _Worker:
 
 
 class QueryPool:
-    """Worker processes in two lanes; ``run`` hands a job to an idle worker of its lane and waits up to the
-    time limit.
+    """Worker processes in two lanes; ``run`` and ``stream`` hand a job to an idle worker of its lane, which has
+    up to the time limit to write the answer into a spool file (mscev.web.spool).
 
-    ``run`` blocks, so the server calls it from a thread. Requests beyond the number of workers wait for one
-    to become free, for at most the time limit.
+    ``run`` and ``stream`` block, so the server calls them from a thread. Requests beyond the number of workers
+    wait for one to become free, for at most the time limit.
     """
 
     def __init__(self, build_dir: Path, workers: int = 2, time_limit: float = 10.0, max_rows: int = 10_000,
-                 memory_mb: int = 2048, reserved: int = 1, max_bytes: int = 64 * 1024 * 1024):
+                 memory_mb: int = 2048, reserved: int = 1, max_bytes: int = 64 * 1024 * 1024,
+                 spool_dir: Path | None = None, hold_bytes: int = HOLD_BYTES):
         self.build_dir, self.time_limit = Path(build_dir), time_limit
+        self.spool_dir = Path(spool_dir or tempfile.gettempdir())
+        self.hold_bytes = min(hold_bytes, max_bytes)  # an answer over the cap is refused before its first byte
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.memory_bytes = memory_mb * 1024 * 1024
         self._context = multiprocessing.get_context("forkserver")
@@ -335,26 +426,75 @@ class QueryPool:
         return worker.process.exitcode
 
     def run(self, job: Job) -> Answer:
-        """The answer to ``job``, or a 503 answer when it overran the time limit or its worker died."""
+        """The whole answer to ``job`` (for the web pages, whose answers have at most a page of rows), or an
+        error answer: 503 when it overran the time limit or its worker died."""
+        return self._hand_out(job, whole=True)
+
+    def stream(self, job: Job) -> Answer | Spool:
+        """The answer to ``job``: whole if it ends within the spool's hold (or an error found before its first
+        byte), else its spool, to be sent on as the worker writes it (mscev.web.spool)."""
+        return self._hand_out(job, whole=False)
+
+    def _hand_out(self, job: Job, whole: bool) -> Answer | Spool:
+        """Give ``job`` and a new spool to an idle worker of its lane and follow it until the answer is over, or,
+        unless ``whole``, until it outgrows the spool's hold: then a thread of its own follows the worker to the
+        end, so that the worker goes back to the pool when it has written the answer, however slowly that is
+        read."""
         lanes = (STORED, FREE) if isinstance(job.query, StoredQuery) else (FREE,)
         worker = self._acquire(lanes)
         if worker is None:
             busy = sum(1 for worker in self._all if worker.lane in lanes)
             return Answer.error(503, f"All {busy} query workers for {'stored' if len(lanes) == 2 else 'free'} "
                                      f"queries stayed busy for {self.time_limit:g} s; try again shortly.")
+        spool = Spool(self.spool_dir, self.hold_bytes)
         try:
             worker.connection.send(job)
-            if worker.connection.poll(self.time_limit):
-                answer = worker.connection.recv()
+            reduction.send_handle(worker.connection, spool.fileno(), worker.process.pid)
+        except OSError:  # the worker died between two jobs
+            spool.close()
+            return self._stopped(worker)
+        deadline = time.monotonic() + self.time_limit
+        over = False
+        while not over:
+            over = self._follow(worker, spool, deadline, POLL_SECONDS)
+            if not whole and spool.head is not None and spool.size() > spool.hold:
+                if not over:
+                    threading.Thread(target=self._follow_to_the_end, args=(worker, spool, deadline),
+                                     name="mscev-query-follower", daemon=True).start()
+                    return spool
+                if spool.end.ok:  # written whole already, and too large to hold
+                    return spool
+        return spool.whole()
+
+    def _follow_to_the_end(self, worker: _Worker, spool: Spool, deadline: float) -> None:
+        while not self._follow(worker, spool, deadline, self.time_limit):
+            pass
+
+    def _follow(self, worker: _Worker, spool: Spool, deadline: float, wait: float) -> bool:
+        """Take in ``worker``'s messages about its job for up to ``wait`` seconds, and tell ``spool``; True once
+        the job is over: answered, stopped at the deadline (the time limit) or ended by the worker's death."""
+        try:
+            while worker.connection.poll(max(0.0, min(wait, deadline - time.monotonic()))):
+                kind, answer = worker.connection.recv()
+                if kind == HEAD:
+                    spool.started(answer)
+                    continue
                 self._release(worker)
-                return answer
-        except (EOFError, OSError):
-            pass  # the worker died while running the query
-        else:
-            self._replace(worker)
-            return Answer.error(503, f"The query ran longer than the time limit of {self.time_limit:g} s and was "
-                                     "stopped (mscev serve --timeout). Narrow it: more specific patterns, a LIMIT, "
-                                     "fewer OPTIONAL or property paths.")
+                spool.ended(answer)
+                return True
+        except (EOFError, OSError):  # the worker died while running the query
+            spool.ended(self._stopped(worker))
+            return True
+        if time.monotonic() < deadline:
+            return False
+        self._replace(worker)
+        spool.ended(Answer.error(503, f"The query ran longer than the time limit of {self.time_limit:g} s and was "
+                                      "stopped (mscev serve --timeout). Narrow it: more specific patterns, a LIMIT, "
+                                      "fewer OPTIONAL or property paths."))
+        return True
+
+    def _stopped(self, worker: _Worker) -> Answer:
+        """Replace a worker that died, and say why its query was not answered."""
         exit_code = self._replace(worker)
         if exit_code == -signal.SIGABRT:
             return Answer.error(503, f"The query needed more memory than a query worker may use "

@@ -31,6 +31,7 @@ from mscev.render import labeler
 from mscev.web.pages import Pages, href, humanize
 from mscev.web.pool import Answer, Job, QueryPool, open_build
 from mscev.web.sparql import GRAPH_TYPES, HTML, RESULTS_TYPES, negotiate
+from mscev.web.spool import Spool, SpoolResponse
 
 WEB_DIR = Path(__file__).parent
 WEB_QUERIES = WEB_DIR / "queries"
@@ -44,7 +45,7 @@ RESULT_CONTENT = {200: {"description": "Query results, in the negotiated format.
                   403: {"description": "An update or a federated (SERVICE) query: refused."},
                   406: {"description": "No acceptable format for this kind of result."},
                   413: {"description": "Request body larger than the server's limit."},
-                  429: {"description": "The client has too many free queries running or waiting."},
+                  429: {"description": "The client has too many free queries running, waiting or being sent."},
                   503: {"description": "The query overran the time limit or the memory budget, or all workers "
                                        "were busy."}}
 
@@ -66,6 +67,7 @@ class Settings:
     max_connections: int = 1000
     max_answer_bytes: int = 64 * 1024 * 1024
     request_timeout: float = 10.0
+    send_timeout: float = 120.0  # seconds a client has to read a streamed answer (mscev.web.spool)
 
 
 @dataclass
@@ -94,7 +96,7 @@ class Site:
         self.current = self._open(with_pool=False)
         self._retired: list[QueryPool] = []
         self._stamp, self._checked, self._switching = self._summary_stamp(), time.monotonic(), False
-        self.free_queries: Counter[str] = Counter()  # free queries running or waiting, by client address
+        self.free_queries: Counter[str] = Counter()  # free queries running, waiting or sent, by client address
         self._queries: dict[str, StoredQuery] = {}
         self._queries_stamp = None
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
@@ -187,22 +189,46 @@ class Site:
                 pool.close()
 
     async def run(self, job: Job) -> Answer:
+        """The whole answer to ``job`` (pages and their cache)."""
         return await run_in_threadpool(self.pool.run, job)
 
-    async def run_free(self, request: Request, job: Job) -> Answer:
-        """A free query, if its client has fewer than ``client_queries`` running or waiting (429 otherwise), so
-        that one client looping heavy queries cannot queue up in front of everyone else."""
+    async def stream(self, job: Job) -> Answer | Spool:
+        """The answer to ``job``, whole or, when large, as a spool to stream (``respond``)."""
+        return await run_in_threadpool(self.pool.stream, job)
+
+    def respond(self, answer: Answer | Spool, headers: dict[str, str]) -> Response:
+        """The response carrying ``answer`` (streamed from its spool, if it is one), with ``headers`` and the
+        X-Mscev-Build header."""
+        if isinstance(answer, Spool):
+            return SpoolResponse(answer, self.settings.send_timeout, {**headers, **build_header(answer.head)})
+        return Response(answer.body, answer.status, media_type=answer.media_type,
+                        headers={**headers, **build_header(answer)})
+
+    async def run_free(self, request: Request, job: Job) -> Answer | Spool:
+        """A free query, if its client has fewer than ``client_queries`` running, waiting or being streamed (429
+        otherwise), so that one client looping heavy queries cannot queue up in front of everyone else, nor hold
+        more than that many spools. A page's answer (``job.page_rows``) comes whole; any other may come as a
+        spool to stream, which counts until it is closed."""
         client = request.client.host if request.client else ""
         if self.free_queries[client] >= self.settings.client_queries:
-            return Answer.error(429, f"You have {self.free_queries[client]} queries running or waiting, the limit of "
-                                     "this server per client (mscev serve --client-queries); wait for their answers.")
+            return Answer.error(429, f"You have {self.free_queries[client]} queries running, waiting or being sent, "
+                                     "the limit of this server per client (mscev serve --client-queries); wait for "
+                                     "their answers.")
         self.free_queries[client] += 1
+        answer = None
         try:
-            return await self.run(job)
+            answer = await (self.run(job) if job.page_rows is not None else self.stream(job))
+            return answer
         finally:
-            self.free_queries[client] -= 1
-            if not self.free_queries[client]:
-                del self.free_queries[client]
+            if isinstance(answer, Spool):
+                answer.when_closed(lambda: self._free_query_over(client))
+            else:
+                self._free_query_over(client)
+
+    def _free_query_over(self, client: str) -> None:
+        self.free_queries[client] -= 1
+        if not self.free_queries[client]:
+            del self.free_queries[client]
 
     async def cached(self, job: Job) -> Answer:
         """Answers of the pages' own queries, kept (up to ``cache_bytes``) for the build they came from."""

@@ -228,13 +228,14 @@ def used_prefixes(triples) -> dict[str, str]:
     return used
 
 
-def write_graph(triples: list[ox.Triple], media_type: str, output=None) -> bytes | None:
+def write_graph(triples, media_type: str, output=None, prefixes: dict[str, str] | None = None) -> bytes | None:
     """Triples in ``media_type`` as this server writes them, to the binary file ``output`` or returned: JSON-LD
     by the release's own writer (mscev.export.to_jsonld, compacted with ontology/context.jsonld), so that an
-    answer and the release read alike; the other formats by pyoxigraph, declaring the project prefixes used."""
+    answer and the release read alike; the other formats by pyoxigraph as the triples come, declaring
+    ``prefixes`` (by default the project prefixes the triples use, which needs them as a list)."""
     if media_type != GRAPH_TYPES["jsonld"]:
         return ox.serialize(triples, output, format=ox.RdfFormat.from_media_type(media_type),
-                            prefixes=used_prefixes(triples))
+                            prefixes=used_prefixes(triples) if prefixes is None else prefixes)
     from rdflib import Graph
 
     from mscev.export import to_jsonld

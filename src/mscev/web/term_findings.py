@@ -8,7 +8,7 @@ The rows are the findings table's own for the filter about=IRI (mscev.web.findin
 from __future__ import annotations
 
 from mscev.web import findings
-from mscev.web.findings import FindingsTable, Filters
+from mscev.web.findings import Filters, FindingsTable
 
 EMBEDDED_ROWS = 25
 # pages of these types are statements themselves (a finding, a claim, cargo evidence) or parts of one

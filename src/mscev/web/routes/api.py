@@ -15,7 +15,6 @@ from mscev.web.site import (
     HTML_ROWS,
     RESULT_CONTENT,
     SiteDep,
-    build_header,
     downloads,
 )
 from mscev.web.sparql import (
@@ -77,6 +76,4 @@ async def run_stored(
     job = Job(stored, values, *answer_types(accept, named), inferred=inferred, body_text_only=body_text_only)
     if job.results_type is None and job.graph_type is None:
         return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
-    answer = await site.run(job)
-    return Response(answer.body, answer.status, media_type=answer.media_type,
-                    headers={"Vary": "Accept", **build_header(answer)})
+    return site.respond(await site.stream(job), {"Vary": "Accept"})

@@ -20,7 +20,6 @@ from mscev.web.site import (
     Site,
     SiteDep,
     base_url,
-    build_header,
     downloads,
 )
 from mscev.web.sparql import (
@@ -127,8 +126,7 @@ async def answer_sparql(request: Request, site: Site, fields: dict[str, list[str
     answer = await site.run_free(request, job)
     if wants_html:
         return _sparql_page(request, site, text, answer)
-    headers = {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {}), **build_header(answer)}
-    return Response(answer.body, answer.status, media_type=answer.media_type, headers=headers)
+    return site.respond(answer, {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {})})
 
 
 def _sparql_page(request: Request, site: Site, text: str, answer: Answer) -> Response:
