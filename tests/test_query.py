@@ -121,12 +121,15 @@ def store(built):
 
 @pytest.fixture(scope="session")
 def rdflib_graph(built):
-    """build/graph.ttl and build/inferred.ttl in one rdflib graph: the default graph a portable query sees."""
+    """build/graph.ttl, build/inferred.ttl and the derived graphs (direct.ttl, summaries.ttl) in one rdflib
+    graph: the default graph a portable query sees."""
     from rdflib import Graph
 
+    from mscev.derive import DERIVED_GRAPHS
+
     graph = Graph()
-    graph.parse(built.out / "graph.ttl")
-    graph.parse(built.out / "inferred.ttl")
+    for name in ["graph.ttl", "inferred.ttl", *(derived.file_name for derived in DERIVED_GRAPHS)]:
+        graph.parse(built.out / name)
     return graph
 
 

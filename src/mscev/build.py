@@ -28,6 +28,7 @@ import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
+from mscev.derive import copy_derived, derive, write_derived
 from mscev.errors import MscevError
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store
 from mscev.namespaces import bind_prefixes, prefix_map
@@ -53,6 +54,7 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
     engine: str = "reference"
     sources: dict[str, str] = field(default_factory=dict)  # each input file's SHA-256, for staleness by content
+    derived: dict[str, int] = field(default_factory=dict)  # triples per derived graph (mscev.derive)
     synthetic: bool = False  # the data is a corpus made by `mscev synth`, not the review
     data_dir: Path = TRIPLES_DIR
 
@@ -126,7 +128,7 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
         (staging / "validation.txt").write_text(result.report.as_text(), encoding="utf-8")
         summary = {"counts": result.counts, "seconds": result.seconds, "engine": result.engine,
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
-                   "inferred": result.reasoning.counts() if result.reasoning else {},
+                   "inferred": result.reasoning.counts() if result.reasoning else {}, "derived": result.derived,
                    "synthetic": result.synthetic, "data_dir": str(result.data_dir.resolve()), "sources": result.sources}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         swap_in(staging, result.out)
@@ -146,6 +148,7 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
     if len(inferred):
         store.bulk_load(input=inferred.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
                         to_graph=INFERRED_GRAPH)
+    _derive(result, store, staging)
     store.optimize()
     result.counts, result.synthetic = graph_counts(result, store), is_synthetic(store)
     store.flush()
@@ -155,6 +158,7 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
     """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred triples added to the
     on-disk store that the loader process has filled with the asserted ones meanwhile."""
     memory = result.loaded.store
+    _derive(result, memory, staging)
     result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
     unsorted = staging / ".graph.nt.unsorted"
     memory.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=ASSERTED_GRAPH)
@@ -168,14 +172,23 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
         if result.reasoning:
             memory.dump(handle, ox.RdfFormat.TURTLE, from_graph=INFERRED_GRAPH, prefixes=prefix_map())
     loader.wait()
+    store = ox.Store(str(staging / STORE_DIR))
     if result.reasoning:
         inferred = staging / ".inferred.nt"
         memory.dump(str(inferred), ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)
-        store = ox.Store(str(staging / STORE_DIR))
         store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
-        store.flush()
-        del store
         inferred.unlink()
+    copy_derived(memory, store, staging)
+    store.flush()
+    del store
+
+
+def _derive(result: BuildResult, store: ox.Store, staging: Path) -> None:
+    """The direct statements and summaries (mscev.derive) into ``store``, and written as files beside graph.ttl."""
+    started = time.perf_counter()
+    result.derived = derive(store)
+    write_derived(store, staging, prefix_map())
+    result.seconds["derive"] = round(time.perf_counter() - started, 3)
 
 
 class _DiskStoreLoader:
