@@ -623,3 +623,10 @@ def test_serve_on_a_busy_port_exits_2(built, capsys):
 def test_serve_without_a_build_exits_2(tmp_path, capsys):
     assert main(["serve", "--build", str(tmp_path / "nothing"), "--port", "1"]) == 2
     assert "mscev build" in capsys.readouterr().err
+
+
+def test_stored_query_pages_over_http(client):
+    whole = client.get("/queries/findings", params={"format": "json"}).json()["results"]["bindings"]
+    page = client.get("/queries/findings", params={"format": "json", "limit": 3, "offset": 4}).json()
+    assert page["results"]["bindings"] == whole[4:7]
+    assert client.get("/queries/findings", params={"format": "json", "limit": -1}).status_code in (400, 422)

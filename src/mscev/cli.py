@@ -267,6 +267,9 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path, replace: bool
 @click.option("--long", "long_list", is_flag=True, help="With --list: a table with each query's parameters.")
 @click.option("--ids", is_flag=True, help="In the table, show the CURIE after each label.")
 @click.option("--asserted-only", "asserted", is_flag=True, help="Ignore the reasoner's inferences.")
+@click.option("--limit", type=click.IntRange(min=0), help="At most this many rows (a page; rows stream as they come).")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many rows first (with --limit: the "
+              "page after them).")
 @build_option()
 @click.option("--endpoint", help="Run it on this SPARQL 1.1 endpoint instead (a server `mscev publish` loaded), e.g. "
               "http://HOST:8890/sparql.")
@@ -275,7 +278,7 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path, replace: bool
 @password_option
 def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | None, list_queries: bool,
           long_list: bool, ids: bool,
-          asserted: bool, build_dir: Path, endpoint: str | None, graph: str | None, user: str | None,
+          asserted: bool, limit: int | None, offset: int, build_dir: Path, endpoint: str | None, graph: str | None, user: str | None,
           password: str | None) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
 
@@ -296,7 +299,7 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
         values[key.strip()] = value
     stored = find_query(name)
     if endpoint:
-        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids)
+        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids, limit, offset)
         return
     store = open_store(build_dir)
     changed = stale_sources(build_dir)
@@ -309,14 +312,15 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
         err().print(f"[yellow]note: '{escape(stored.name)}' answers from the reasoner's inferences, which this run "
                     "does not see (" + ("--asserted-only" if asserted else "the build was made without reasoning")
                     + "); its answer is empty or partial. Run `mscev build` (or `mscev reason`).[/yellow]")
-    results = run_query(stored, values, store=store, inferred=not asserted)
+    results = run_query(stored, values, store=store, inferred=not asserted, limit=limit, offset=offset)
     caption = f"inferences: {reasoner}" + ("; SYNTHETIC corpus (mscev synth), not the review"
                                            if summary.get("synthetic") else "")
     render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None,
                 caption=caption)
 
 
-def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids) -> None:
+def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids, limit,
+                    offset) -> None:
     """`mscev query --endpoint`: the same binding and output, on a server; the table's labels come from it."""
     from mscev import render
     from mscev.remote import PUBLISHED_GRAPH, RemoteStore, run_remote_query
@@ -325,7 +329,7 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, f
         raise MscevError("--asserted-only: a published graph holds asserted and inferred triples together; "
                          "query the built store for asserted triples only")
     with RemoteStore(endpoint, graph or PUBLISHED_GRAPH, user, password) as remote:
-        results = run_remote_query(stored, values, remote)
+        results = run_remote_query(stored, values, remote, limit=limit, offset=offset)
         labels = None
         if fmt == "table":
             results, labels = remote.labels(results)

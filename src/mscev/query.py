@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from mscev.derive import DERIVED_GRAPHS
 from mscev.errors import MscevError
 from mscev.namespaces import curie, expand, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_digests, source_files
@@ -282,18 +283,21 @@ def resolve_iri(text: str, store: ox.Store, refuse) -> ox.NamedNode:
 
 
 def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, build_dir: Path = DEFAULT_BUILD_DIR,
-              store: ox.Store | None = None, inferred: bool = True):
-    """Run a stored query (by name, as an .rq file or already read) with parameters; returns pyoxigraph results.
+              store: ox.Store | None = None, inferred: bool = True, limit: int | None = None, offset: int = 0):
+    """Run a stored query (by name, as an .rq file or already read) with parameters; returns pyoxigraph results,
+    which are read lazily: rows stream out as the store finds them (all at once after an ORDER BY).
 
-    The store keeps asserted and inferred triples in two named graphs; a query sees both by default,
-    or only the asserted ones with ``inferred=False``.
+    The store keeps asserted and inferred triples in named graphs: asserted, inferred and the derived ones
+    (direct statements and summaries, mscev.derive); a query sees them all by default, or the asserted and
+    derived ones only with ``inferred=False``. ``limit`` and ``offset`` page the rows (SPARQL LIMIT/OFFSET).
     """
     if not isinstance(query, StoredQuery):
         query = find_query(query)
     store = store or open_store(build_dir)
     bindings = bind_parameters(query, params or {}, store)
-    graphs = {"use_default_graph_as_union": True} if inferred else {"default_graph": ASSERTED_GRAPH}
-    text = with_values(query.text, list(bindings), [tuple(bindings.values())])
+    graphs = ({"use_default_graph_as_union": True} if inferred
+              else {"default_graph": [ASSERTED_GRAPH, *(derived.graph for derived in DERIVED_GRAPHS)]})
+    text = with_page(with_values(query.text, list(bindings), [tuple(bindings.values())]), limit, offset)
     try:
         return store.query(text, prefixes=prefix_map(), **graphs)
     except SyntaxError as error:
@@ -321,6 +325,23 @@ def with_values(text: str, variables: list[ox.Variable], rows: list[tuple]) -> s
     if sub_select:
         return f"{text[:opened]} {block} {{{text[opened:closed]}}} {text[closed:]}"
     return f"{text[:opened]} {block} {text[opened:]}"
+
+
+def with_page(text: str, limit: int | None, offset: int = 0) -> str:
+    """The query with LIMIT and OFFSET appended (a page of its rows), refused for a query that has its own."""
+    if limit is None and not offset:
+        return text
+    if limit is not None and limit < 0 or offset < 0:
+        raise MscevError("--limit and --offset take a number of rows, 0 or more")
+    tokens = _tokens(text)
+    _where_group(text)  # the query has a WHERE group (a clear message otherwise)
+    depth = 0
+    for token in tokens:
+        depth += {"{": 1, "}": -1}.get(token.group(), 0)
+        if depth == 0 and token.lastgroup == "name" and token.group().lower() in ("limit", "offset", "values"):
+            raise MscevError(f"the query has its own {token.group().upper()} after its WHERE group, so it cannot be "
+                             "paged with --limit/--offset")
+    return text + (f"\nLIMIT {limit}" if limit is not None else "") + (f"\nOFFSET {offset}" if offset else "")
 
 
 def _sparql_term(term) -> str:

@@ -49,7 +49,7 @@ WEB_DIR = Path(__file__).parent / "web"
 WEB_QUERIES = WEB_DIR / "queries"
 SERVICE_DESCRIPTION = WEB_DIR / "service-description.ttl"
 ONTOLOGY_FILES = {ONTOLOGY_IRI: ONTOLOGY_FILE, EXTERNAL_ONTOLOGY_IRI: EXTERNAL_FILE}
-RESERVED_PARAMETERS = ("format", "inferred")  # /queries/NAME options, never query parameters
+RESERVED_PARAMETERS = ("format", "inferred", "limit", "offset")  # /queries/NAME options, never query parameters
 HTML_ROWS = 1000  # rows shown on a page; downloads get up to the server's row cap
 MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condition"
 NETWORK_DEFAULT_FOCUS = "mscev:BoneMarrowMSC"
@@ -342,6 +342,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         format: Annotated[str | None, Query(description="Overrides Accept: json, xml, csv, tsv (or ttl, nt, "
                                                         "jsonld for a CONSTRUCT query).")] = None,
         inferred: Annotated[bool, Query(description="false: asserted triples only.")] = True,
+        limit: Annotated[int | None, Query(ge=0, description="At most this many rows (a page).")] = None,
+        offset: Annotated[int, Query(ge=0, description="Skip this many rows first.")] = 0,
     ):
         queries = site.queries()
         if name not in queries:
@@ -353,13 +355,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not known_format(format):
             return site.error(request, 400, f"format={format!r}: {FORMAT_CHOICES}")
         if not format and negotiate(accept, [*ALL_TYPES, HTML]) == HTML:
-            answer = await site.run(Job(stored, values, inferred=inferred, page_rows=HTML_ROWS))
+            answer = await site.run(Job(stored, values, inferred=inferred, page_rows=HTML_ROWS, limit=limit, offset=offset))
             rows = site.table(answer) if answer.ok else None
             form = {p.name: values.get(p.name, p.default or "") for p in stored.parameters}
-            downloads = _downloads(f"/queries/{name}", {**values, **({} if inferred else {"inferred": "false"})})
+            page = {**({} if limit is None else {"limit": limit}), **({"offset": offset} if offset else {})}
+            downloads = _downloads(f"/queries/{name}", {**values, **({} if inferred else {"inferred": "false"}), **page})
             return site.page(request, "query.html", answer.status, query=stored, answer=answer, table=rows,
                              form=form, inferred=inferred, downloads=downloads)
-        job = Job(stored, values, results_type(accept, format), graph_type(accept, format), inferred=inferred)
+        job = Job(stored, values, results_type(accept, format), graph_type(accept, format), inferred=inferred,
+                  limit=limit, offset=offset)
         if job.results_type is None and job.graph_type is None:
             return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
         answer = await site.run(job)
