@@ -144,3 +144,29 @@ def test_validate_a_draft_shows_its_own_problems_first(tmp_path, capsys):
     assert len(everything) > len(lines) and any(not line.split("\t")[1].endswith("draft.ttl") for line in everything[1:])
     assert main(["validate", str(draft)]) == 1
     assert "rdfs:label" in capsys.readouterr().out  # a message's ':label:' stays text (no emoji)
+
+
+def test_new_finding_is_a_draft_that_validation_guides(tmp_path, capsys):
+    draft = tmp_path / "draft.ttl"
+    assert main(["new", "finding", "26", "cartilage-repair", "--section", "bm-ev", "--out", str(draft)]) == 0
+    text = draft.read_text(encoding="utf-8")
+    assert "finding:ref26-cartilage-repair a mscev:Finding" in text and "mscev:citedStudy ref:26" in text
+    assert "Vonk LA" in text  # the reference's printed entry, for the curator
+    assert main(["validate", "--format", "tsv", str(draft)]) == 1
+    lines = capsys.readouterr().out.splitlines()[1:]
+    todo = {line.split("\t")[3] for line in lines if "TODO" in line}
+    assert {"mscev:condition", "mscev:outcome", "mscev:studyModel", "mscev:direction", "mscev:producedBy"} <= todo
+    assert main(["check-quotes", str(draft)]) == 1  # the quote is still a TODO
+    capsys.readouterr()
+    assert main(["new", "finding", "26", "cartilage-repair", "--section", "bm-ev", "--out", str(draft)]) == 2
+    assert "the file exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["999", "x", "--section", "bm-ev"], "numbered 1 to 115"),
+    (["26", "Not A Slug", "--section", "bm-ev"], "lower-case words joined by hyphens"),
+    (["26", "x", "--section", "nowhere"], "choose one of introduction, bm, bm-ev"),
+])
+def test_new_finding_refuses_bad_input(args, message, capsys):
+    assert main(["new", "finding", *args]) == 2
+    assert message in capsys.readouterr().err.replace("\n", " ")

@@ -393,7 +393,7 @@ def test_kgx_tables_are_consistent(release, asserted):
         if outcome in mapped and values("condition"):
             made = by_statement[curie(str(finding))]
             assert {(e["subject"], e["predicate"], e["object"]) for e in made} == \
-                {(v, mapped[outcome], c) for v in values("vesicle") for c in values("condition")}, finding
+                {(v, mapped[outcome], c) for v in values("vesicle") | values("cellSubject") for c in values("condition")}, finding
             assert all(e["publications"] == "|".join(sorted(values("citedStudy"))) for e in made), finding
     effects = {str(e) for f in findings(asserted) for e in asserted.objects(f, URIRef(MSCEV + "hasEffect"))}
     assert {expand(e["id"].split("#")[0]) for e in edges if e["predicate"] == "biolink:affects"} == effects

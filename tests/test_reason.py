@@ -120,3 +120,10 @@ def test_rl_inferences_replace_hermits_only_when_asked(built, tmp_path, capsys):
     assert "inferences: OWL 2 RL" in capsys.readouterr().out.replace("\n", " ")
     assert main(["reason", "--build", str(out)]) == 0  # HermiT again over an RL build: also needs --replace
     assert "Add --replace" in capsys.readouterr().out.replace("\n", " ")
+
+def test_punned_class_keeps_its_inferred_superclass():
+    """A class also used as a value (a condition) is classified like any class: its superclass is a subClassOf link."""
+    result = with_fixture("punned-class-superclass.ttl")
+    renal, area = MSCEV.FxRenalInjury, MSCEV.FxKidneyArea
+    assert (renal, RDFS.subClassOf, area) in result.inferred
+    assert (renal, RDF.type, area) not in result.inferred

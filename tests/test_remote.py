@@ -490,7 +490,7 @@ def test_labels_resolve_on_the_endpoint(remote, store):
         messages.append(str(refused.value))
     assert messages[0] == messages[1]
     for where in (remote, store):
-        with pytest.raises(MscevError, match="Labels that contain it: .*osteoarthritis") as refused:
+        with pytest.raises(MscevError, match="Closest terms: .*osteoarthritis") as refused:
             to_term(condition, "steoarthr", where)
         messages.append(str(refused.value))
     assert messages[2] == messages[3]

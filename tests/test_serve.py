@@ -156,7 +156,8 @@ def test_named_graphs_keep_asserted_and_inferred_apart(client, store):
     inferred = "https://w3id.org/mscev/data/graph/inferred"
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     counts = {}
-    for graph in ("https://w3id.org/mscev/data/graph/asserted", inferred):
+    for graph in ("https://w3id.org/mscev/data/graph/asserted", inferred,
+                  "https://w3id.org/mscev/data/graph/not-from-body-text"):
         response = send(client, "GET", query, RESULTS_TYPES["json"], **{"default-graph-uri": graph})
         counts[graph] = int(response.json()["results"]["bindings"][0]["n"]["value"])
         assert counts[graph] == len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(graph))))

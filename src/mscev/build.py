@@ -33,7 +33,7 @@ from mscev.errors import MscevError
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store
 from mscev.namespaces import bind_prefixes, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_digests, source_files
-from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query
+from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query, separate_values_not_from_body
 from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, reason, reason_store
 from mscev.validate import ValidationReport, validate, validate_store
 
@@ -145,6 +145,7 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
     _write_inferred(inferred, result.reasoning, staging / "inferred.ttl")
     store = ox.Store(str(staging / STORE_DIR))
     store.bulk_load(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ASSERTED_GRAPH)
+    separate_values_not_from_body(store)
     if len(inferred):
         store.bulk_load(input=inferred.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
                         to_graph=INFERRED_GRAPH)
@@ -173,6 +174,7 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
             memory.dump(handle, ox.RdfFormat.TURTLE, from_graph=INFERRED_GRAPH, prefixes=prefix_map())
     loader.wait()
     store = ox.Store(str(staging / STORE_DIR))
+    separate_values_not_from_body(store)
     if result.reasoning:
         inferred = staging / ".inferred.nt"
         memory.dump(str(inferred), ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)

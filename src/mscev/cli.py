@@ -267,6 +267,9 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path, replace: bool
 @click.option("--long", "long_list", is_flag=True, help="With --list: a table with each query's parameters.")
 @click.option("--ids", is_flag=True, help="In the table, show the CURIE after each label.")
 @click.option("--asserted-only", "asserted", is_flag=True, help="Ignore the reasoner's inferences.")
+@click.option("--body-text-only", "body_text_only", is_flag=True,
+              help="Leave out the values a finding takes from outside the review's body text (a cited reference's "
+              "title, a Table 2 row); see `mscev:valueOrigin`.")
 @click.option("--limit", type=click.IntRange(min=0), help="At most this many rows (a page; rows stream as they come).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many rows first (with --limit: the "
               "page after them).")
@@ -277,9 +280,8 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path, replace: bool
 @user_option
 @password_option
 def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | None, list_queries: bool,
-          long_list: bool, ids: bool,
-          asserted: bool, limit: int | None, offset: int, build_dir: Path, endpoint: str | None, graph: str | None, user: str | None,
-          password: str | None) -> None:
+          long_list: bool, ids: bool, asserted: bool, body_text_only: bool, limit: int | None, offset: int,
+          build_dir: Path, endpoint: str | None, graph: str | None, user: str | None, password: str | None) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
 
     from mscev import render
@@ -299,7 +301,8 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
         values[key.strip()] = value
     stored = find_query(name)
     if endpoint:
-        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids, limit, offset)
+        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file, ids,
+                        limit, offset)
         return
     store = open_store(build_dir)
     changed = stale_sources(build_dir)
@@ -312,15 +315,16 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
         err().print(f"[yellow]note: '{escape(stored.name)}' answers from the reasoner's inferences, which this run "
                     "does not see (" + ("--asserted-only" if asserted else "the build was made without reasoning")
                     + "); its answer is empty or partial. Run `mscev build` (or `mscev reason`).[/yellow]")
-    results = run_query(stored, values, store=store, inferred=not asserted, limit=limit, offset=offset)
+    results = run_query(stored, values, store=store, inferred=not asserted, body_text_only=body_text_only, limit=limit,
+                        offset=offset)
     caption = f"inferences: {reasoner}" + ("; SYNTHETIC corpus (mscev synth), not the review"
                                            if summary.get("synthetic") else "")
     render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None,
                 caption=caption)
 
 
-def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, fmt, out_file, ids, limit,
-                    offset) -> None:
+def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file,
+                    ids, limit, offset) -> None:
     """`mscev query --endpoint`: the same binding and output, on a server; the table's labels come from it."""
     from mscev import render
     from mscev.remote import PUBLISHED_GRAPH, RemoteStore, run_remote_query
@@ -328,6 +332,9 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, f
     if asserted:
         raise MscevError("--asserted-only: a published graph holds asserted and inferred triples together; "
                          "query the built store for asserted triples only")
+    if body_text_only:
+        raise MscevError("--body-text-only: a published graph holds the values from outside the body text together "
+                         "with the others; query the built store for answers from the body text only")
     with RemoteStore(endpoint, graph or PUBLISHED_GRAPH, user, password) as remote:
         results = run_remote_query(stored, values, remote, limit=limit, offset=offset)
         labels = None
@@ -540,13 +547,38 @@ def coverage(source: Path, uncovered: bool) -> None:
     raise click.exceptions.Exit(1 if missing or unquoted else 0)
 
 
+@app.group()
+def new() -> None:
+    """Start a new statement in the house style, ready to fill in and validate."""
+
+
+@new.command("finding")
+@click.argument("number", type=click.IntRange(min=1))
+@click.argument("slug")
+@click.option("--section", required=True, help="The review section it comes from (section:… in triples/review.ttl), "
+              "e.g. bm-ev.")
+@click.option("--cells", is_flag=True, help="A cell-level finding: its subject is the cells themselves (transplanted, "
+              "modified, vesicle release blocked), not their vesicles.")
+@click.option("--out", "out_file", type=PATH, help="Write the draft to this new file (default: standard output).")
+def new_finding(number: int, slug: str, section: str, cells: bool, out_file: Path | None) -> None:
+    """A finding of reference NUMBER named finding:refNUMBER-SLUG, with every required field; each TODO is a
+    violation that `mscev validate DRAFT` names until it is filled in."""
+    from mscev.draft import new_finding as make_draft
+    from mscev.render import write_text
+
+    if out_file is not None and out_file.exists():
+        raise MscevError(f"--out {out_file}: the file exists; choose a new name (a draft is never written over a file)")
+    write_text(make_draft(number, slug, section, cells), out_file)
+
+
 @app.command("update-imports")
 def update_imports() -> None:
-    """Regenerate ontology/imports/external.ttl from the term list ontology/imports/terms.tsv."""
+    """Regenerate ontology/imports/external.ttl from the term list ontology/imports/terms.tsv and the synonym list
+    ontology/imports/synonyms.tsv."""
     from mscev.imports import write_imports
 
-    count = write_imports()
-    out().print(f"Wrote ontology/imports/external.ttl with {count} terms.")
+    terms, synonyms = write_imports()
+    out().print(f"Wrote ontology/imports/external.ttl with {terms} terms and {synonyms} synonyms.")
 
 
 def main(argv: list[str] | None = None) -> int:

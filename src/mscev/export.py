@@ -14,9 +14,10 @@ splits IRIs only at '/', '#' or ':' and so writes obo:MONDO_0005178 where the co
 
 Nanopublications (TriG, N-Quads): one per finding (mscev:Finding, including mscev:Comparison). Its assertion
 graph holds the finding's statements and those of its effect nodes; its provenance graph holds the finding's
-own provenance statements (cited study, statedIn, review section, quote) plus ``<assertion> prov:wasDerivedFrom``
-the cited studies and the review; its publication-info graph holds creator, licence and date. Everything that
-is not part of a finding (ontology, imports, references, sources, preparations, ...) is in the named graph
+own provenance statements (cited study, statedIn, review section, quote) and the value origins of the
+finding and its effects (values taken from outside the review's body text: mscev:valueOrigin and the origin
+nodes), plus ``<assertion> prov:wasDerivedFrom`` the cited studies and the review; its publication-info graph
+holds creator, licence and date. Everything that is not part of a finding (ontology, imports, references, sources, preparations, ...) is in the named graph
 BACKGROUND_GRAPH; the default graph is empty. The union of all graphs is the exported graph plus the
 bookkeeping triples, and those are exactly the triples whose subject is a nanopublication or one of its graphs.
 """
@@ -284,19 +285,25 @@ def nanopublications(graph: Graph, issued: date) -> Dataset:
     bind_prefixes(dataset)
     background = dataset.graph(URIRef(BACKGROUND_GRAPH))
     owner = {}
+    value_origin = URIRef(MSCEV + "valueOrigin")
     for finding in findings(graph):
         owner[finding] = finding
         for effect in graph.objects(finding, URIRef(MSCEV + "hasEffect")):
             owner.setdefault(effect, finding)
+        for node in (finding, *graph.objects(finding, URIRef(MSCEV + "hasEffect"))):
+            for origin in graph.objects(node, value_origin):
+                owner.setdefault(origin, finding)
+    origins = set(graph.subjects(RDF.type, URIRef(MSCEV + "ValueOrigin")))
     graphs = {finding: {part: dataset.graph(URIRef(f"{nanopublication_iri(finding)}#{part}"))
                         for part in ("Head", "assertion", "provenance", "pubinfo")} for finding in set(owner.values())}
-    provenance_predicates = {URIRef(p) for p in PROVENANCE_PREDICATES}
+    provenance_predicates = {URIRef(p) for p in PROVENANCE_PREDICATES} | {value_origin}
     for s, p, o in graph:
         finding = owner.get(s)
         if finding is None:
             background.add((s, p, o))
         else:
-            part = "provenance" if s == finding and p in provenance_predicates else "assertion"
+            provenance = (s == finding and p in provenance_predicates) or p == value_origin or s in origins
+            part = "provenance" if provenance else "assertion"
             graphs[finding][part].add((s, p, o))
     for finding, parts in graphs.items():
         nanopub = URIRef(nanopublication_iri(finding))

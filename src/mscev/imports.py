@@ -1,21 +1,30 @@
-"""The import module of reused external terms, generated from one term list (ontology/imports/terms.tsv).
+"""The import module of reused external terms, generated from one term list (ontology/imports/terms.tsv) and
+one synonym list (ontology/imports/synonyms.tsv).
 
 Adding a term is one line in the list; ``mscev update-imports`` rewrites ``external.ttl`` from it, and a test
 keeps the two in step. OBO terms become classes (with a verified parent where the list gives one); HGNC, miRBase
 and Reactome records become named individuals of the matching mscev class.
+
+Synonyms, of external and project terms alike, become oboInOwl:hasExactSynonym, each with an OBO-style axiom
+annotation saying where it comes from: dcterms:source the review (the name as the review prints it), or
+mscev:verifiedFrom the ontology file where it was seen.
 """
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import DCTERMS, OWL, RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 
 from mscev.errors import MscevError
-from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, MSCEV, bind_prefixes, converter
-from mscev.paths import EXTERNAL_FILE, TERMS_FILE
+from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, MSCEV, REVIEW, bind_prefixes, converter
+from mscev.paths import EXTERNAL_FILE, SYNONYMS_FILE, TERMS_FILE
 
 COLUMNS = ["curie", "label", "kind", "parent", "verified_from", "note"]
+SYNONYM_COLUMNS = ["term", "synonym", "source", "note"]
+FROM_REVIEW = "review"  # the source column's word for a name printed in the review
+OBO_IN_OWL = Namespace("http://www.geneontology.org/formats/oboInOwl#")
 INDIVIDUAL_KINDS = {"GeneProduct", "MicroRNA", "Pathway"}
 PART_OF = URIRef("http://purl.obolibrary.org/obo/BFO_0000050")
 
@@ -62,6 +71,51 @@ def read_terms(path: Path = TERMS_FILE) -> list[Term]:
     return terms
 
 
+@dataclass(frozen=True)
+class Synonym:
+    term: str  # a CURIE: an external term of terms.tsv or a project term
+    name: str
+    source: str  # FROM_REVIEW, or where the name was verified (repository@commit:file)
+    note: str
+
+    @property
+    def iri(self) -> URIRef:
+        return URIRef(converter().expand_strict(self.term))
+
+
+def read_synonyms(path: Path = SYNONYMS_FILE, labels: dict[str, str] | None = None) -> list[Synonym]:
+    """Parse the synonym list, refusing rows that would make a wrong or useless synonym (with file and line).
+
+    ``labels`` (CURIE → official label, from the term list) lets it refuse a synonym that only repeats the label.
+    """
+    synonyms: list[Synonym] = []
+    seen: dict[tuple[str, str], int] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        if next(reader, None) != SYNONYM_COLUMNS:
+            raise MscevError(f"{path}:1: the header must be the tab-separated columns {', '.join(SYNONYM_COLUMNS)}")
+        for line_no, row in enumerate(reader, start=2):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) != len(SYNONYM_COLUMNS):
+                raise MscevError(f"{path}:{line_no}: expected {len(SYNONYM_COLUMNS)} tab-separated columns, "
+                                 f"found {len(row)}")
+            term, name, source, note = (cell.strip() for cell in row)
+            if converter().expand(term) is None:
+                raise MscevError(f"{path}:{line_no}: unknown prefix in '{term}' (see ontology/prefixes.json)")
+            if not name or not source:
+                raise MscevError(f"{path}:{line_no}: '{term}' needs a synonym and its source ('{FROM_REVIEW}' or "
+                                 "where it was verified)")
+            key = (term, name.casefold())
+            if key in seen:
+                raise MscevError(f"{path}:{line_no}: '{name}' is listed twice for '{term}' (first on line {seen[key]})")
+            if labels and name.casefold() == labels.get(term, "").casefold():
+                raise MscevError(f"{path}:{line_no}: '{name}' is the label of '{term}', not a synonym")
+            seen[key] = line_no
+            synonyms.append(Synonym(term, name, source, note))
+    return synonyms
+
+
 def parent_axioms(term: Term) -> list[tuple[URIRef, URIRef]]:
     """(predicate, object) pairs for a parent cell: 'CL:1' is is_a; 'part_of CL:1' is a part-of restriction."""
     pairs = []
@@ -71,8 +125,8 @@ def parent_axioms(term: Term) -> list[tuple[URIRef, URIRef]]:
     return pairs
 
 
-def imports_graph(terms: list[Term]) -> Graph:
-    """The import module: each term with its official label and where it was verified."""
+def imports_graph(terms: list[Term], synonyms: list[Synonym] = ()) -> Graph:
+    """The import module: each term with its official label and where it was verified, and every synonym."""
     graph = bind_prefixes(Graph())
     ontology = URIRef(EXTERNAL_ONTOLOGY_IRI)
     graph.add((ontology, RDF.type, OWL.Ontology))
@@ -96,7 +150,29 @@ def imports_graph(terms: list[Term]) -> Graph:
                 _add_part_of(graph, iri, target)
             else:
                 raise MscevError(f"{TERMS_FILE}: '{term.curie}': parent relation must be is_a or part_of, not '{relation}'")
+    if synonyms:
+        graph.add((OBO_IN_OWL.hasExactSynonym, RDF.type, OWL.AnnotationProperty))
+        graph.add((OBO_IN_OWL.hasExactSynonym, RDFS.label, Literal("has exact synonym")))
+    for synonym in synonyms:
+        _add_synonym(graph, synonym)
     return graph
+
+
+def _add_synonym(graph: Graph, synonym: Synonym) -> None:
+    """The synonym, and an axiom annotation (as OBO ontologies write one) saying where it comes from."""
+    name = Literal(synonym.name)
+    graph.add((synonym.iri, OBO_IN_OWL.hasExactSynonym, name))
+    axiom = BNode("synonym_" + hashlib.sha1(f"{synonym.term}\t{synonym.name}".encode()).hexdigest()[:16])
+    graph.add((axiom, RDF.type, OWL.Axiom))
+    graph.add((axiom, OWL.annotatedSource, synonym.iri))
+    graph.add((axiom, OWL.annotatedProperty, OBO_IN_OWL.hasExactSynonym))
+    graph.add((axiom, OWL.annotatedTarget, name))
+    if synonym.source == FROM_REVIEW:
+        graph.add((axiom, DCTERMS.source, REVIEW))
+    else:
+        graph.add((axiom, MSCEV.verifiedFrom, Literal(synonym.source)))
+    if synonym.note:
+        graph.add((axiom, RDFS.comment, Literal(synonym.note)))
 
 
 def _add_part_of(graph: Graph, child: URIRef, whole: URIRef) -> None:
@@ -108,11 +184,13 @@ def _add_part_of(graph: Graph, child: URIRef, whole: URIRef) -> None:
     graph.add((restriction, OWL.someValuesFrom, whole))
 
 
-def write_imports(path: Path = EXTERNAL_FILE, terms_path: Path = TERMS_FILE) -> int:
-    """Regenerate the import module from the term list; returns the number of terms."""
+def write_imports(path: Path = EXTERNAL_FILE, terms_path: Path = TERMS_FILE,
+                  synonyms_path: Path = SYNONYMS_FILE) -> tuple[int, int]:
+    """Regenerate the import module from the term and synonym lists; returns the numbers of terms and synonyms."""
     terms = read_terms(terms_path)
-    text = imports_graph(terms).serialize(format="turtle")
+    synonyms = read_synonyms(synonyms_path, {term.curie: term.label for term in terms})
+    text = imports_graph(terms, synonyms).serialize(format="turtle")
     tmp = path.with_suffix(".ttl.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    return len(terms)
+    return len(terms), len(synonyms)

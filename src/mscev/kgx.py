@@ -72,17 +72,18 @@ def kgx_tables(graph: Graph) -> tuple[str, str]:
         return "|".join(sorted(curie(str(v)) for v in values))
 
     for finding in findings(graph):
-        vesicles = set(graph.objects(finding, mscev.vesicle))
+        # the subject: the vesicle preparation, or for a cell-level finding the cell preparation
+        subjects = set(graph.objects(finding, mscev.vesicle)) | set(graph.objects(finding, mscev.cellSubject))
         context = {"publications": joined(graph.objects(finding, mscev.citedStudy)),
                    "species_context_qualifier": joined(graph.objects(finding, mscev.modelOrganism)),
                    "description": _text(graph.value(finding, RDFS.label))}
         outcome = by_kind["outcome"].get(curie(str(graph.value(finding, mscev.outcome))))
         if outcome:
-            statement_edges(finding, vesicles, outcome, graph.objects(finding, mscev.condition), **context)
+            statement_edges(finding, subjects, outcome, graph.objects(finding, mscev.condition), **context)
         for effect in graph.objects(finding, mscev.hasEffect):
             direction = by_kind["direction"].get(curie(str(graph.value(effect, mscev.direction))), "")
             anatomy = [*graph.objects(effect, mscev.inCellType), *graph.objects(effect, mscev.inTissue)]
-            statement_edges(effect, vesicles, by_kind["statement"]["mscev:Effect"], graph.objects(effect, mscev.affects),
+            statement_edges(effect, subjects, by_kind["statement"]["mscev:Effect"], graph.objects(effect, mscev.affects),
                             qualified_predicate="biolink:causes" if direction not in ("", "negated") else "",
                             object_direction_qualifier="" if direction == "negated" else direction,
                             negated="True" if direction == "negated" else "",

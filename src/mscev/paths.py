@@ -23,6 +23,7 @@ SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
 PREFIXES_FILE = ONTOLOGY_DIR / "prefixes.json"
 TERMS_FILE = IMPORTS_DIR / "terms.tsv"
 EXTERNAL_FILE = IMPORTS_DIR / "external.ttl"
+SYNONYMS_FILE = IMPORTS_DIR / "synonyms.tsv"
 
 
 def source_digests(files: list[Path]) -> dict[str, str]:

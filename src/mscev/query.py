@@ -4,7 +4,11 @@ Each stored query declares its question and parameters in its header::
 
     #+ summary: Which conditions were treated with vesicles from a given MSC source?
     #+ tags: source, condition
-    #+ param: source iri = mscev:UmbilicalCordMSC — the MSC source (a source class, tissue or cell population)
+    #+ param: source iri(source) = mscev:UmbilicalCordMSC — the MSC source (a source class, tissue or cell population)
+
+An iri parameter may name the kind of term it expects in brackets, ``iri(condition)`` or ``iri(source|condition)``
+(queries/kinds/NAME.rq lists the terms of each kind): a name is then matched only among terms of that kind, and a
+near miss gets the closest terms of that kind (mscev.names).
 
 Values are turned into RDF terms of the declared type, then bound as a VALUES block placed first in the
 query's WHERE group, written from those terms (N-Triples syntax), never from the user's text. The same block
@@ -26,6 +30,7 @@ import pyoxigraph as ox
 
 from mscev.derive import DERIVED_GRAPHS
 from mscev.errors import MscevError
+from mscev.names import NameIndex, read_kind, resolve_name
 from mscev.namespaces import curie, expand, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_digests, source_files
 
@@ -33,7 +38,8 @@ PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 HEADER = re.compile(r"^#\+\s*([\w-]+)\s*:\s*(.*)$")
-PARAM = re.compile(r'^(?P<name>\w+)\s+(?P<type>\w+)(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
+PARAM = re.compile(r"^(?P<name>\w+)\s+(?P<type>\w+)(?:\((?P<kinds>[\w|-]+)\))?"
+                   r'(?:\s*=\s*(?:"(?P<quoted>[^"]*)"|(?P<default>\S+)))?'
                    r"\s*(?:(?:—|--?)\s*(?P<description>.*))?$")
 INTEGER = re.compile(r"[+-]?\d+", re.ASCII)  # ASCII: other scripts' digits are no xsd:integer
 DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
@@ -42,8 +48,18 @@ CURIE_LIKE = re.compile(r"[A-Za-z][\w.-]*:\S*")
 STORE_DIR = "store"
 ASSERTED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/asserted")
 INFERRED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/inferred")
-ALL_LABELS_QUERY = ("SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
-                    "FILTER(isIRI(?term)) }")
+# The asserted values that do not come from the review's body text (a value of a finding, effect or cargo evidence
+# with a mscev:valueOrigin: a reference title, a Table 2 row) are kept in a graph of their own, so a query can
+# leave them out.
+NOT_FROM_BODY_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/not-from-body-text")
+SEPARATE_NOT_FROM_BODY = f"""
+DELETE {{ GRAPH {ASSERTED_GRAPH} {{ ?owner ?property ?value }} }}
+INSERT {{ GRAPH {NOT_FROM_BODY_GRAPH} {{ ?owner ?property ?value }} }}
+WHERE {{ GRAPH {ASSERTED_GRAPH} {{
+  ?owner <https://w3id.org/mscev/valueOrigin> ?origin .
+  ?origin <https://w3id.org/mscev/originProperty> ?property ; <https://w3id.org/mscev/originValue> ?value .
+  ?owner ?property ?value }} }}
+"""
 # SPARQL tokens, enough to find braces outside strings, IRIs and comments (an IRI cannot hold braces or spaces).
 TOKENS = re.compile(r'''
     (?P<comment>\#[^\r\n]*)
@@ -56,8 +72,6 @@ TOKENS = re.compile(r'''
   | (?P<paren>[()])
   | (?P<other>\S)
 ''', re.X | re.S)
-LABEL_QUERY = ("SELECT ?term ?wanted WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label "
-               "FILTER(isIRI(?term) && LCASE(STR(?label)) = LCASE(STR(?wanted))) }")
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,7 @@ class Parameter:
     type: str
     default: str | None
     description: str
+    kinds: tuple[str, ...] = ()  # for an iri parameter: the kinds of term it expects (queries/kinds/), any when empty
 
 
 @dataclass(frozen=True)
@@ -113,10 +128,19 @@ def read_query(path: Path) -> StoredQuery:
         elif key == "param":
             param = PARAM.match(value)
             if not param or param["type"] not in PARAM_TYPES:
-                raise MscevError(f"{path}:{line_no}: a parameter line reads '#+ param: NAME TYPE [= DEFAULT] — "
+                raise MscevError(f"{path}:{line_no}: a parameter line reads '#+ param: NAME TYPE[(KIND)] [= DEFAULT] — "
                                  f"description' with TYPE one of {', '.join(PARAM_TYPES)}")
+            if param["kinds"] and param["type"] != "iri":
+                raise MscevError(f"{path}:{line_no}: only an iri parameter takes a kind of term, as in iri(condition)")
             default = param["quoted"] if param["quoted"] is not None else param["default"]
-            parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip()))
+            kinds = tuple(param["kinds"].split("|")) if param["kinds"] else ()
+            for kind in kinds:
+                try:
+                    read_kind(kind)
+                except MscevError as error:
+                    raise MscevError(f"{path}:{line_no}: {error}") from None
+            parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip(),
+                                        kinds))
     return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty, values_from, needs)
 
 
@@ -251,11 +275,12 @@ def to_term(param: Parameter, raw: str, store: ox.Store):
         if text.lower() not in BOOLEANS:
             refuse("not a boolean (true or false)")
         return ox.Literal(BOOLEANS[text.lower()], datatype=ox.NamedNode(XSD + "boolean"))
-    return resolve_iri(text, store, refuse)
+    return resolve_iri(text, store, refuse, param.kinds)
 
 
-def resolve_iri(text: str, store: ox.Store, refuse) -> ox.NamedNode:
-    """A full IRI (bare or in <>), a CURIE with a known prefix, or a label of exactly one term in the graph."""
+def resolve_iri(text: str, store: ox.Store, refuse, kinds: tuple[str, ...] = ()) -> ox.NamedNode:
+    """A full IRI (bare or in <>), a CURIE with a known prefix, or a label or synonym of exactly one term of
+    ``kinds`` in the graph (mscev.names.resolve_name)."""
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
     iri = expand(text)
@@ -266,37 +291,46 @@ def resolve_iri(text: str, store: ox.Store, refuse) -> ox.NamedNode:
             return ox.NamedNode(iri)
         except ValueError as error:
             refuse(f"not a valid IRI ({error})")
-    matches = sorted({row["term"].value for row in store.query(
-        LABEL_QUERY, substitutions={ox.Variable("wanted"): ox.Literal(text)}, use_default_graph_as_union=True)})
-    if len(matches) == 1:
-        return ox.NamedNode(matches[0])
-    if matches:
-        refuse("the label is ambiguous; give one of these CURIEs instead: " + ", ".join(curie(m) for m in matches))
-    if CURIE_LIKE.fullmatch(text):
+    if CURIE_LIKE.fullmatch(text) and not NameIndex.of(store, kinds).exact(text):
         refuse(f"unknown prefix '{text.partition(':')[0]}' (the prefixes are in ontology/prefixes.json)")
-    wanted = text.casefold()
-    close = sorted({f"{row['label'].value} ({curie(row['term'].value)})"
-                    for row in store.query(ALL_LABELS_QUERY, use_default_graph_as_union=True)
-                    if wanted and wanted in row["label"].value.casefold()}, key=lambda hint: (len(hint), hint))
-    hint = f" Labels that contain it: {'; '.join(close[:8])}{' …' if len(close) > 8 else ''}." if close else ""
-    refuse("not an IRI, a CURIE with a known prefix or the label of a term in the graph." + hint)
+    try:
+        return ox.NamedNode(resolve_name(text, store, kinds))
+    except MscevError as error:
+        refuse(str(error))
+
+
+def separate_values_not_from_body(store: ox.Store) -> None:
+    """Move the asserted values with a non-body origin into NOT_FROM_BODY_GRAPH (the build does it once)."""
+    store.update(SEPARATE_NOT_FROM_BODY)
+
+
+def query_graphs(inferred: bool = True, body_text_only: bool = False) -> dict:
+    """The store's graphs a query reads: asserted, inferred unless ``inferred=False``, and the values that are not
+    from the review's body text unless ``body_text_only``."""
+    if inferred and not body_text_only:
+        return {"use_default_graph_as_union": True}
+    graphs = [ASSERTED_GRAPH, *([INFERRED_GRAPH] if inferred else []), *([] if body_text_only else [NOT_FROM_BODY_GRAPH]),
+              *(derived.graph for derived in DERIVED_GRAPHS)]
+    return {"default_graph": graphs}
 
 
 def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, build_dir: Path = DEFAULT_BUILD_DIR,
-              store: ox.Store | None = None, inferred: bool = True, limit: int | None = None, offset: int = 0):
+              store: ox.Store | None = None, inferred: bool = True, body_text_only: bool = False,
+              limit: int | None = None, offset: int = 0):
     """Run a stored query (by name, as an .rq file or already read) with parameters; returns pyoxigraph results,
     which are read lazily: rows stream out as the store finds them (all at once after an ORDER BY).
 
-    The store keeps asserted and inferred triples in named graphs: asserted, inferred and the derived ones
-    (direct statements and summaries, mscev.derive); a query sees them all by default, or the asserted and
-    derived ones only with ``inferred=False``. ``limit`` and ``offset`` page the rows (SPARQL LIMIT/OFFSET).
+    The store keeps asserted and inferred triples in named graphs; a query sees both by default, or only the
+    asserted ones with ``inferred=False``. ``body_text_only=True`` leaves out the values a finding takes from
+    outside the review's body text (reference titles, Table 2 rows: see ontology/README.md, "Value origins").
+    The derived graphs (direct statements and summaries, mscev.derive) are seen in every case; they were derived
+    from all the values. ``limit`` and ``offset`` page the rows (SPARQL LIMIT/OFFSET).
     """
     if not isinstance(query, StoredQuery):
         query = find_query(query)
     store = store or open_store(build_dir)
     bindings = bind_parameters(query, params or {}, store)
-    graphs = ({"use_default_graph_as_union": True} if inferred
-              else {"default_graph": [ASSERTED_GRAPH, *(derived.graph for derived in DERIVED_GRAPHS)]})
+    graphs = query_graphs(inferred, body_text_only)
     text = with_page(with_values(query.text, list(bindings), [tuple(bindings.values())]), limit, offset)
     try:
         return store.query(text, prefixes=prefix_map(), **graphs)

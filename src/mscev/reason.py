@@ -1,9 +1,9 @@
 """Reason stage: OWL reasoning over the ontology, its imports and the data.
 
 Two profiles:
-- ``dl`` (default): HermiT through owlready2 — consistency, classification, realisation and property values
-  (inverses, chains). owlready2 does not read Turtle, so the graph goes through rdflib to N-Triples in a
-  temporary folder.
+- ``dl`` (default): HermiT (the jar owlready2 ships) — consistency, classification, realisation and property
+  values (inverses, chains). The graph goes through rdflib to N-Triples in a temporary folder, and HermiT's
+  report is read here (see reason_dl for why not through owlready2).
 - ``rl``: the OWL 2 RL closure from the `reasonable` engine (fast, for large graphs). `reasonable` does not
   apply property chains (rule prp-spo2), so those are applied here and the two alternate to a fixpoint.
 - ``reason_store``: the OWL 2 RL closure as SPARQL rules inside a pyoxigraph store (mscev.rl_rules), for
@@ -14,6 +14,7 @@ unmarked. When HermiT finds the graph inconsistent, the axioms the data breaks a
 (disjoint classes, functional properties, datatype ranges) to name the individuals and axioms involved.
 """
 
+import re
 import shutil
 import tempfile
 import time
@@ -28,7 +29,6 @@ from mscev.errors import MscevError
 from mscev.load import LoadedStore
 from mscev.namespaces import bind_prefixes, curie
 
-INFERENCES_ONTOLOGY = "http://inferrences"  # sic: owlready2's name for the ontology it writes inferences to
 BUILTIN_NAMESPACES = (str(OWL), str(RDF), str(RDFS), "http://www.w3.org/2001/XMLSchema#")
 PROFILES = ("dl", "rl")
 MAX_RL_ROUNDS = 10
@@ -111,12 +111,16 @@ def reason(graph: Graph, profile: str = "dl") -> ReasoningResult:
 
 
 def reason_dl(graph: Graph) -> ReasoningResult:
-    """HermiT: consistency, unsatisfiable classes and the inferred triples."""
+    """HermiT: consistency, unsatisfiable classes and the inferred triples.
+
+    HermiT (the jar owlready2 ships) runs on the graph as N-Triples and its report is read here. owlready2's own
+    reading of that report is not used: for a punned IRI (a class also used as a value, such as a condition) it
+    writes every reported parent with the relation of the last line about that IRI, so a class's inferred
+    superclasses came back as rdf:type and were lost.
+    """
     if not java_available():
         raise MscevError("Java is required for reasoning (HermiT runs on Java) but `java` is not on PATH: "
                          "install a Java runtime (e.g. `apt-get install default-jre-headless`).")
-    import owlready2  # heavy: imported only by the stage that needs it
-
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -131,27 +135,34 @@ def reason_dl(graph: Graph) -> ReasoningResult:
         without_imports = Graph()
         without_imports += (t for t in graph if t[1] != OWL.imports)  # imports are already merged in
         without_imports.serialize(source, format="nt", encoding="utf-8")
-        world = owlready2.World(filename=str(Path(tmp) / "world.sqlite3"))
-        with source.open("rb") as handle:
-            world.get_ontology("https://w3id.org/mscev/reasoning-input").load(fileobj=handle, format="ntriples")
         lap("convert")
-        try:
-            owlready2.sync_reasoner_hermit(world, infer_property_values=True, debug=0)
-        except owlready2.OwlReadyInconsistentOntologyError:
-            lap("hermit")
-            explanation = explain_inconsistency(graph)
-            lap("explain")
-            world.close()
-            return ReasoningResult("dl", False, Graph(), seconds=seconds, explanation=explanation)
-        except owlready2.OwlReadyJavaError as error:
-            raise MscevError(f"HermiT failed: {str(error).strip()[:2000]}") from None
-        lap("hermit")
-        inferred = _hermit_triples(world, graph)
-        unsatisfiable = sorted(str(c.iri) for c in world.inconsistent_classes() if hasattr(c, "iri"))
-        world.close()
+        report = _run_hermit(source)
+    lap("hermit")
+    if report is None:
+        explanation = explain_inconsistency(graph)
+        lap("explain")
+        return ReasoningResult("dl", False, Graph(), seconds=seconds, explanation=explanation)
+    inferred, unsatisfiable = _hermit_triples(report, graph)
     _add_entailed_types(graph, inferred)
     lap("collect")
     return ReasoningResult("dl", True, inferred, unsatisfiable, seconds)
+
+
+def _run_hermit(source: Path) -> str | None:
+    """HermiT's report on ``source`` (classes, direct types, property values), or None when it is inconsistent."""
+    import subprocess
+
+    import owlready2  # only for the HermiT jar it ships and the Java settings
+    from owlready2 import reasoning
+
+    command = [owlready2.JAVA_EXE, f"-Xmx{reasoning.JAVA_MEMORY}M", "-cp", reasoning._HERMIT_CLASSPATH,
+               "org.semanticweb.HermiT.cli.CommandLine", "-c", "-O", "-D", "-I", "-Y", source.resolve().as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode == 1 and "Inconsistent ontology" in (done.stdout + done.stderr):
+        return None
+    if done.returncode != 0:
+        raise MscevError(f"HermiT failed: {(done.stderr or done.stdout).strip()[:2000]}")
+    return done.stdout
 
 
 def reason_rl(graph: Graph) -> ReasoningResult:
@@ -219,17 +230,45 @@ def _builtin(node) -> bool:
     return isinstance(node, URIRef) and str(node).startswith(BUILTIN_NAMESPACES)
 
 
-def _hermit_triples(world, asserted: Graph) -> Graph:
-    """The triples owlready2 wrote to its inference ontology, minus trivia and what was already asserted."""
-    inferred = bind_prefixes(Graph())
-    for s, p, o in world.get_ontology(INFERENCES_ONTOLOGY + "/").get_triples():
-        triple = (_term(world, s), _term(world, p), _term(world, o))
-        if triple[0] == URIRef(INFERENCES_ONTOLOGY) or triple in asserted or not _informative(triple):
+HERMIT_AXIOM = re.compile(r"^(SubClassOf|EquivalentClasses|Type)\( ((?:<[^>]+>\s*)+)\)$", re.MULTILINE)
+HERMIT_VALUES = re.compile(r"^<([^>]+)> \(known instances:\s*(.*?)\s*\|\s*possible instances:", re.MULTILINE)
+HERMIT_PAIR = re.compile(r"\(<([^>]+)>, <([^>]+)>\)")
+
+
+def _hermit_triples(report: str, asserted: Graph) -> tuple[Graph, list[str]]:
+    """The triples HermiT's report entails, minus trivia and what was already asserted; and the unsatisfiable classes.
+
+    HermiT names each set of equivalent classes once (EquivalentClasses) and states the hierarchy for one member,
+    so every SubClassOf and Type line is applied to all members of both sides. Equivalent classes give an
+    owl:equivalentClass link and a subClassOf link each way, so that queries walking rdfs:subClassOf reach a
+    class through its equivalents.
+    """
+    lines = [(relation, [URIRef(iri) for iri in re.findall(r"<([^>]+)>", names)])
+             for relation, names in HERMIT_AXIOM.findall(report)]
+    equivalents: dict[URIRef, list[URIRef]] = {}
+    unsatisfiable: set[str] = set()
+    for relation, iris in lines:
+        if relation != "EquivalentClasses":
             continue
-        if triple[1] == RDF.type and (triple[0], RDF.type, OWL.Class) in asserted:
-            continue  # owlready2 reports a punned class's new superclasses as types; they are not entailed
-        inferred.add(triple)
-    return inferred
+        if OWL.Nothing in iris:
+            unsatisfiable |= {str(iri) for iri in iris if iri != OWL.Nothing}
+        else:
+            equivalents.update((iri, iris) for iri in iris)
+    members = lambda iri: equivalents.get(iri, [iri])  # noqa: E731
+    candidates = set()
+    for relation, iris in lines:
+        if relation == "SubClassOf":
+            candidates |= {(a, RDFS.subClassOf, b) for a in members(iris[0]) for b in members(iris[1])}
+        elif relation == "Type":
+            candidates |= {(iris[0], RDF.type, b) for b in members(iris[1])}
+        elif OWL.Nothing not in iris:
+            candidates |= {(a, predicate, b) for a in iris for b in iris if a != b
+                           for predicate in (OWL.equivalentClass, RDFS.subClassOf)}
+    for prop, pairs in HERMIT_VALUES.findall(report):
+        candidates |= {(URIRef(a), URIRef(prop), URIRef(b)) for a, b in HERMIT_PAIR.findall(pairs)}
+    inferred = bind_prefixes(Graph())
+    inferred += (t for t in candidates if t not in asserted and _informative(t))
+    return inferred, sorted(unsatisfiable)
 
 
 def _add_entailed_types(asserted: Graph, inferred: Graph) -> None:
@@ -252,15 +291,6 @@ def _add_entailed_types(asserted: Graph, inferred: Graph) -> None:
             for parent in supers[cls]:
                 if (individual, RDF.type, parent) not in asserted and not _builtin(parent):
                     inferred.add((individual, RDF.type, parent))
-
-
-def _term(world, value):
-    """owlready2 store id → rdflib term (positive ids are IRIs, negative ones blank nodes)."""
-    if isinstance(value, int):
-        if value < 0:
-            return BNode(f"b{-value}")
-        return URIRef(world._unabbreviate(value))
-    return Literal(value)
 
 
 # --- explanations -------------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ def dataset_description(graph: Graph, files: dict[str, bytes], version: str, iss
         distribution = BNode()
         description.add((dataset, dcat.distribution, distribution))
         description.add((distribution, RDF.type, dcat.Distribution))
-        description.add((distribution, DCTERMS.title, Literal(title, lang="en")))
+        description.add((distribution, DCTERMS.title, Literal(title)))
         description.add((distribution, dcat.downloadURL, download))
         description.add((distribution, dcat.mediaType, URIRef(IANA + media_type)))
         description.add((distribution, dcat.byteSize, Literal(len(files[name]), datatype=XSD.nonNegativeInteger)))

@@ -177,7 +177,8 @@ def catalogue(queries) -> "Table":
     table.add_column("parameters", overflow="fold")
     for query in queries.values():
         params = "; ".join(
-            f"{p.name} ({p.type}{' = ' + p.default if p.default else ''}): {p.description}" for p in query.parameters)
+            f"{p.name} ({p.type}{'(' + '|'.join(p.kinds) + ')' if p.kinds else ''}"
+            f"{' = ' + p.default if p.default else ''}): {p.description}" for p in query.parameters)
         table.add_row(query.name, escape(query.summary), escape(params or "-"))
     return table
 
@@ -186,8 +187,8 @@ def catalogue_json(queries) -> str:
     """The stored queries as JSON, for programs (a web page, a notebook)."""
     return json.dumps([
         {"name": q.name, "summary": q.summary, "tags": list(q.tags), "file": q.path.name,
-         "parameters": [{"name": p.name, "type": p.type, "default": p.default, "description": p.description}
-                        for p in q.parameters]}
+         "parameters": [{"name": p.name, "type": p.type, "kinds": list(p.kinds), "default": p.default,
+                         "description": p.description} for p in q.parameters]}
         for q in queries.values()], indent=2, ensure_ascii=False) + "\n"
 
 

@@ -3,8 +3,9 @@
 The rules are SPARQL updates in src/mscev/rules/, one OWL 2 RL rule (or a pair) per file, over the build
 store's named graphs: asserted triples in .../graph/asserted, inferred ones written to .../graph/inferred.
 
-- ``tbox-*.rq`` (class and property hierarchies, equivalences, intersections, unions) run in file order
-  until they add nothing; the class hierarchy is closed in one step with a property path.
+- ``tbox-*.rq`` (class and property hierarchies, equivalences, intersections, unions, existential
+  restrictions) run in file order until they add nothing; the class hierarchy is closed in one step with a
+  property path.
 - ``abox-*.rq`` then run semi-naively: each rule reads one of its facts from the graph ``delta:`` (in the
   first round the asserted graph itself, afterwards only what the previous round derived) and the rest from
   asserted ∪ inferred, and writes what it derives to the graph ``new:``, which joins the inferred graph and

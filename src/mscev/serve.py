@@ -19,7 +19,7 @@ import socket
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
@@ -49,9 +49,13 @@ WEB_DIR = Path(__file__).parent / "web"
 WEB_QUERIES = WEB_DIR / "queries"
 SERVICE_DESCRIPTION = WEB_DIR / "service-description.ttl"
 ONTOLOGY_FILES = {ONTOLOGY_IRI: ONTOLOGY_FILE, EXTERNAL_ONTOLOGY_IRI: EXTERNAL_FILE}
-RESERVED_PARAMETERS = ("format", "inferred", "limit", "offset")  # /queries/NAME options, never query parameters
+RESERVED_PARAMETERS = ("format", "inferred", "body-text-only", "limit", "offset")  # /queries/NAME options, never query parameters
 HTML_ROWS = 1000  # rows shown on a page; downloads get up to the server's row cap
 MATRIX_QUERY, BY_CONDITION_QUERY = "source-condition-matrix", "sources-by-condition"
+# the heat map's rows: conditions as reported, or the organ or system areas they roll up to
+MATRIX_QUERIES = {"condition": MATRIX_QUERY, "area": "area-source-matrix"}
+MatrixRows = Annotated[Literal["condition", "area"], Query(
+    description="Rows: the conditions as reported (condition) or the organ or system areas they roll up to (area)")]
 NETWORK_DEFAULT_FOCUS = "mscev:BoneMarrowMSC"
 SPARQL_QUERY_TYPE, SPARQL_UPDATE_TYPE, FORM_TYPE = ("application/sparql-query", "application/sparql-update",
                                                      "application/x-www-form-urlencoded")
@@ -342,6 +346,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         format: Annotated[str | None, Query(description="Overrides Accept: json, xml, csv, tsv (or ttl, nt, "
                                                         "jsonld for a CONSTRUCT query).")] = None,
         inferred: Annotated[bool, Query(description="false: asserted triples only.")] = True,
+        body_text_only: Annotated[bool, Query(alias="body-text-only", description=(
+            "true: leave out the values a finding takes from outside the review's body text (reference titles, "
+            "Table 2 rows), as `mscev query --body-text-only`."))] = False,
         limit: Annotated[int | None, Query(ge=0, description="At most this many rows (a page).")] = None,
         offset: Annotated[int, Query(ge=0, description="Skip this many rows first.")] = 0,
     ):
@@ -355,15 +362,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not known_format(format):
             return site.error(request, 400, f"format={format!r}: {FORMAT_CHOICES}")
         if not format and negotiate(accept, [*ALL_TYPES, HTML]) == HTML:
-            answer = await site.run(Job(stored, values, inferred=inferred, page_rows=HTML_ROWS, limit=limit, offset=offset))
+            answer = await site.run(Job(stored, values, inferred=inferred, body_text_only=body_text_only,
+                                        page_rows=HTML_ROWS, limit=limit, offset=offset))
             rows = site.table(answer) if answer.ok else None
             form = {p.name: values.get(p.name, p.default or "") for p in stored.parameters}
-            page = {**({} if limit is None else {"limit": limit}), **({"offset": offset} if offset else {})}
-            downloads = _downloads(f"/queries/{name}", {**values, **({} if inferred else {"inferred": "false"}), **page})
+            options = {**({} if inferred else {"inferred": "false"}), **({"body-text-only": "true"} if body_text_only else {}),
+                       **({} if limit is None else {"limit": limit}), **({"offset": offset} if offset else {})}
+            downloads = _downloads(f"/queries/{name}", {**values, **options})
             return site.page(request, "query.html", answer.status, query=stored, answer=answer, table=rows,
-                             form=form, inferred=inferred, downloads=downloads)
+                             form=form, inferred=inferred, body_text_only=body_text_only, downloads=downloads)
         job = Job(stored, values, results_type(accept, format), graph_type(accept, format), inferred=inferred,
-                  limit=limit, offset=offset)
+                  body_text_only=body_text_only, limit=limit, offset=offset)
         if job.results_type is None and job.graph_type is None:
             return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
         answer = await site.run(job)
@@ -386,7 +395,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 context[key] = site.table(answer)
         return site.page(request, "home.html", **context)
 
-    @app.get("/search", response_class=HTMLResponse, tags=["Pages"], summary="Search the labels of the graph")
+    @app.get("/search", response_class=HTMLResponse, tags=["Pages"], summary="Search the labels and synonyms of the graph")
     async def search(request: Request, q: Annotated[str, Query(max_length=200)] = ""):
         results = site.pages.search(q)
         if negotiate(request.headers.get("accept"), [HTML, "application/json"]) == "application/json":
@@ -394,29 +403,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                   "types": [t.curie for t in types]} for term, types in results])
         if len(results) == 1 and results[0][0].href and q.strip():
             return RedirectResponse(results[0][0].href, 303)
-        return site.page(request, "search.html", q=q, results=results)
+        closest = site.pages.closest(q) if q.strip() and not results else []
+        return site.page(request, "search.html", q=q, results=results, closest=closest)
 
-    async def matrix_data(request: Request):
-        stored = site.queries().get(MATRIX_QUERY)
+    async def matrix_data(rows_by: str):
+        name = MATRIX_QUERIES[rows_by]
+        stored = site.queries().get(name)
         if stored is None:
-            raise HTTPException(404, f"The stored query {MATRIX_QUERY} is missing from queries/.")
+            raise HTTPException(404, f"The stored query {name} is missing from queries/.")
         answer = await site.cached(Job(stored))
         if not answer.ok:
             raise HTTPException(answer.status, answer.text)
         variables, rows = site.table(answer)
         by_condition = BY_CONDITION_QUERY in site.queries()
         return pictures.heatmap(variables, rows, pictures.matrix_cell_href if by_condition
-                                else lambda condition, _column: condition.href)
+                                else lambda condition, _column: condition.href, row_heading=rows_by)
 
     @app.get("/matrix", response_class=HTMLResponse, tags=["Pages"],
-             summary="The source × condition evidence matrix as a heat map")
-    async def matrix(request: Request):
-        return site.page(request, "matrix.html", heatmap=await matrix_data(request), query=MATRIX_QUERY)
+             summary="The source × condition (or × area) evidence matrix as a heat map")
+    async def matrix(request: Request, by: MatrixRows = "condition"):
+        return site.page(request, "matrix.html", heatmap=await matrix_data(by), query=MATRIX_QUERIES[by], by=by)
 
     @app.get("/matrix.svg", tags=["Pages"], summary="The heat map alone, as SVG",
              responses={200: {"content": {"image/svg+xml": {}}}})
-    async def matrix_svg(request: Request):
-        return site.templates.TemplateResponse(request, "matrix.svg", {"heatmap": await matrix_data(request),
+    async def matrix_svg(request: Request, by: MatrixRows = "condition"):
+        return site.templates.TemplateResponse(request, "matrix.svg", {"heatmap": await matrix_data(by),
                                                                       "standalone": True}, media_type="image/svg+xml")
 
     async def network_data(focus: str):

@@ -9,8 +9,8 @@ a per-focus-node FILTER NOT EXISTS around a path (a first version did that and t
 Supported, as the project's shapes use them: sh:targetClass (SHACL instances, subclasses included); paths
 that are a predicate or an sh:inversePath; minCount, maxCount, class, in, hasValue, pattern (with flags),
 datatype, nodeKind, minLength, maxLength, the four range bounds, qualifiedValueShape with qualifiedMinCount
-or qualifiedMaxCount, and sh:or of shapes that can be tested positively (a value or class that must be
-present). Anything else stops with an error naming the shape, so no rule is ever silently skipped.
+or qualifiedMaxCount, and sh:or (and, on a node shape, sh:xone) of shapes that can be tested positively (a
+value or class that must be present). Anything else stops with an error naming the shape, so no rule is ever silently skipped.
 """
 
 from collections.abc import Iterator
@@ -38,7 +38,7 @@ NOT_CONSTRAINTS = {RDF.type, SH.path, SH.message, SH.severity, SH.name, SH.descr
                    URIRef("http://www.w3.org/2000/01/rdf-schema#label")}
 # pySHACL names the offending value (sh:value) for these components only.
 WITH_VALUE = {"Class", "Datatype", "NodeKind", "In", "Pattern", "MinLength", "MaxLength", "MinInclusive",
-              "MaxInclusive", "MinExclusive", "MaxExclusive", "Or"}
+              "MaxInclusive", "MinExclusive", "MaxExclusive", "Or", "Xone"}
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,12 @@ class _Compiler:
                 return "Or", f"SELECT DISTINCT ?focus ?value WHERE {{ {values} MINUS {{ {conforming} }} }}", True
             minus = " ".join(f"MINUS {{ {self.focus_test(m, shape, target)} }}" for m in members)
             return "Or", f"SELECT DISTINCT ?focus ?value WHERE {{ {values} {minus} }}", False
+        if name == "xone" and not path:
+            # exactly one member holds: a violation is a target where none holds, or where any two hold
+            tests = [self.focus_test(m, shape, target) for m in Collection(self.shapes, param)]
+            none = f"{{ {target} {' '.join(f'MINUS {{ {test} }}' for test in tests)} }}"
+            pairs = [f"{{ {target} {a} {b} }}" for i, a in enumerate(tests) for b in tests[i + 1:]]
+            return "Xone", f"SELECT DISTINCT ?focus ?value WHERE {{ {' UNION '.join([none, *pairs])} BIND(?focus AS ?value) }}", False
         if name in ("class", "in", "pattern", "datatype", "nodeKind") or key in BOUNDS or key in LENGTHS:
             test = self.value_test_of(key, param, node, shape, "?value")
             negated = f"MINUS {{ {test} }}" if key == SH["class"] else f"FILTER(!({test}))"

@@ -4,7 +4,8 @@
 (`mscev build --data DIR`): reused terms (a five-level hierarchy of 2,000 conditions, cargo microRNAs and
 proteins with their targets and pathways, cell types), the review and its sections, MSC populations (some
 described only by the tissue they derive from, for the reasoner to classify), and then, study by study, the
-cited study, its vesicle preparations, findings with effects (some of them comparisons), cargo evidence,
+cited study, its vesicle preparations (and, for a few studies, a preparation of the cells themselves), findings
+with effects (some of them comparisons, a few cell-level), cargo evidence,
 table rows, clinical trials, background facts and review claims, in files of about 50,000 findings.
 
 The same seed and size give byte-identical files. With ``broken`` > 0 that fraction of the findings break
@@ -48,17 +49,19 @@ WORDS = ("vesicles", "exosomes", "from", "the", "treated", "model", "reduced", "
 BREAKS = {
     "no-cited-study": [("sh:MinCountConstraintComponent", "mscev:citedStudy")],
     "two-outcomes": [("sh:MaxCountConstraintComponent", "mscev:outcome")],
-    "condition-not-disease": [("sh:PatternConstraintComponent", "mscev:condition")],
+    "condition-not-disease": [("sh:OrConstraintComponent", "mscev:condition")],
     "route-literal": [("sh:NodeKindConstraintComponent", "mscev:route"), ("sh:PatternConstraintComponent", "mscev:route")],
     "bad-study-model": [("sh:InConstraintComponent", "mscev:studyModel")],
     "vesicle-not-preparation": [("sh:ClassConstraintComponent", "mscev:vesicle")],
     "short-quote": [("sh:MinLengthConstraintComponent", "mscev:evidenceQuote")],
-    "quote-with-language": [("sh:DatatypeConstraintComponent", "mscev:evidenceQuote")],
+    "quote-with-language": [("sh:DatatypeConstraintComponent", "mscev:evidenceQuote"),
+                            ("mscev:PlainTextConstraint", "mscev:evidenceQuote")],
     "not-stated-in-review": [("sh:HasValueConstraintComponent", "mscev:statedIn")],
     "no-effect": [("sh:MinCountConstraintComponent", "mscev:hasEffect")],
     "section-not-section": [("sh:ClassConstraintComponent", "mscev:reviewSection")],
     "no-condition": [("sh:OrConstraintComponent", "-")],
     "bad-comparator": [("sh:OrConstraintComponent", "mscev:comparator")],
+    "no-subject": [("sh:XoneConstraintComponent", "-")],
 }
 ONLY_FINDINGS, ONLY_COMPARISONS = {"no-condition"}, {"bad-comparator"}
 
@@ -110,6 +113,7 @@ class _Corpus:
         self.total = findings
         self.rng = random.Random(seed)
         self.breaker = random.Random(f"{seed}-broken")
+        self.origins = random.Random(f"{seed}-origins")  # its own stream: corpora without origins stay as they were
         self.to_break = set(self.breaker.sample(range(findings), round(findings * broken)))
         self.expected: list[tuple[str, str, str]] = []
         self.counts: dict[str, int] = {}
@@ -240,10 +244,11 @@ class _Corpus:
                  f'    dcterms:title "{self._quote(8)}" ;\n    mscev:year {2000 + number % 24} ;\n'
                  f"    dcterms:isReferencedBy mscev-data:review .\n"]
         preps = [self._preparation(parts, number, k) for k in range(1 if rng.random() < 0.7 else 2)]
+        cells = self._cell_preparation(parts, number) if rng.random() < 0.05 else None
         conditions = [self._condition() for _ in range(rng.randint(1, 3))]
         ids = [f"finding:synth-{first + i + 1:07d}" for i in range(size)]
         for i, finding in enumerate(ids):
-            parts.append(self._finding(first + i, finding, ref, section, preps, rng.choice(conditions)))
+            parts.append(self._finding(first + i, finding, ref, section, preps, rng.choice(conditions), cells))
         if rng.random() < 0.3:
             self._cargo_evidence(parts, number, ref, section, preps[0], ids[0])
         if rng.random() < 0.1:
@@ -286,7 +291,22 @@ class _Corpus:
         self.count("vesicle preparations")
         return prep
 
-    def _finding(self, index: int, finding: str, ref: str, section: str, preps: list[str], condition: str) -> str:
+    def _cell_preparation(self, parts: list[str], number: int) -> str:
+        """The cells themselves as a study used them (transplanted or engineered), for cell-level findings."""
+        rng = self.rng
+        cells = f"cellprep:synth-{number}"
+        lines = [f"{cells} a mscev:CellPreparation ;", f'    rdfs:label "synthetic cells {number}" ;',
+                 f"    mscev:cellsFrom {rng.choice(self.populations)} ;", '    mscev:nameInStudy "MSCs"']
+        if rng.random() < 0.5:
+            lines[-1] += " ;"
+            lines.append(f"    mscev:preconditioning {rng.choice(PRECONDITIONING)} ;\n"
+                         f"    mscev:engineeredWith {rng.choice(self.micrornas)}")
+        parts.append("\n".join(lines) + " .\n")
+        self.count("cell preparations")
+        return cells
+
+    def _finding(self, index: int, finding: str, ref: str, section: str, preps: list[str], condition: str,
+                 cells: str | None = None) -> str:
         rng = self.rng
         comparison = len(preps) > 1 and rng.random() < 0.25
         kind = None
@@ -301,15 +321,23 @@ class _Corpus:
         route = rng.choice(ROUTES) if rng.random() < 0.2 else None
         outcomes = [rng.choice(OUTCOMES)]
         vesicle = self.breaker.choice(self.populations) if kind == "vesicle-not-preparation" else preps[0]
+        cell_level = cells is not None and kind != "vesicle-not-preparation" and rng.random() < 0.5
+        subject = "" if kind == "no-subject" else (f"    mscev:cellSubject {cells} ;" if cell_level
+                                                     else f"    mscev:vesicle {vesicle} ;")
         lines = [f"{finding} a {'mscev:Comparison' if comparison else 'mscev:Finding'} ;",
-                 f'    rdfs:label "synthetic finding {index + 1}" ;', f"    mscev:vesicle {vesicle} ;"]
+                 f'    rdfs:label "synthetic finding {index + 1}" ;', *([subject] if subject else [])]
         if kind == "condition-not-disease":
             condition = self.breaker.choice(self.pathways)
         if kind != "no-condition":
             lines.append(f"    mscev:condition {condition} ;")
         lines.append(f"    mscev:studyModel {'mscev:Beneficial' if kind == 'bad-study-model' else model} ;")
+        origin = None
         if model == "mscev:AnimalModel" and rng.random() < 0.5:
-            lines.append(f"    mscev:modelOrganism {rng.choice(TAXA[1:])[0]} ;")
+            organism = rng.choice(TAXA[1:])[0]
+            lines.append(f"    mscev:modelOrganism {organism} ;")
+            if kind is None and self.origins.random() < 0.2:  # the species from the study's title, as for ref 31
+                origin = self._value_origin(finding, ref, organism)
+                lines.append(f"    mscev:valueOrigin {origin.split(' ', 1)[0]} ;")
         if kind == "route-literal":
             route = '"intravenous"'
         if route:
@@ -333,9 +361,22 @@ class _Corpus:
         if kind != "no-effect":
             for effect in effects:
                 lines.append(self._effect(effect))
+        if origin:
+            lines.append(origin)
         self.count("comparisons" if comparison else "findings (not comparisons)")
+        self.count("cell-level findings", 1 if cell_level and kind != "no-subject" else 0)
         self.count("effects", 0 if kind == "no-effect" else len(effects))
         return "\n".join(lines)
+
+    def _value_origin(self, finding: str, ref: str, organism: str) -> str:
+        """A model organism taken from the cited study's title (its reference-list entry names it 'Study N')."""
+        self.count("value origins")
+        number = ref.rsplit("-", 1)[1]
+        return (f"origin:{finding.split(':', 1)[1]}-model-organism a mscev:ValueOrigin ;\n"
+                f'    rdfs:label "model organism of {finding}: from the title of study {number}" ;\n'
+                f"    mscev:originProperty mscev:modelOrganism ;\n    mscev:originValue {organism} ;\n"
+                f"    mscev:originSource mscev:ReferenceListEntry ;\n    mscev:citedStudy {ref} ;\n"
+                f'    mscev:evidenceQuote "Study {number}" .\n')
 
     def _effect(self, effect: str) -> str:
         rng = self.rng

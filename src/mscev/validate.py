@@ -1,4 +1,7 @@
-"""Validate stage: SHACL shapes (pySHACL) plus the check that every reused external term is declared.
+"""Validate stage: SHACL shapes (pySHACL) plus three rules SHACL targets cannot say for the whole graph: every
+reused external term is declared, every value origin describes a value its finding has (ORIGIN_CHECK), and no text
+carries a language tag (the project's one policy for labels, synonyms, definitions and quotes: plain strings, so
+that rdfs:label "harmful" matches; see ontology/README.md).
 
 Violations fail the build; warnings are reported. Validation runs without RDFS inference, against the
 merged graph that already holds the class hierarchy, because RDFS inference would type every value of a
@@ -23,6 +26,8 @@ from mscev.paths import SHAPES_FILE
 SH = Namespace("http://www.w3.org/ns/shacl#")
 EXTERNAL_NAMESPACES = ("http://purl.obolibrary.org/obo/", "https://identifiers.org/")
 DECLARED_TERM = MSCEV.DeclaredExternalTermConstraint
+ORIGIN_CONSISTENCY = MSCEV.ValueOriginConsistencyConstraint
+PLAIN_TEXT = MSCEV.PlainTextConstraint
 
 
 @dataclass(frozen=True, order=True)
@@ -80,6 +85,10 @@ def validate(loaded: LoadedGraph, shapes_file: Path = SHAPES_FILE) -> Validation
     report_node = next(results_graph.subjects(RDF.type, SH.ValidationReport))
     for term in undeclared_external_terms(loaded.graph):
         _add_undeclared_result(results_graph, report_node, min(loaded.graph.subjects(None, term), default=term), term)
+    for row in loaded.graph.query(ORIGIN_CHECK):
+        _add_result(results_graph, report_node, row.origin, SH.Violation, ORIGIN_CONSISTENCY, row.message, None)
+    for subject, predicate, text in language_tagged_text(loaded.graph):
+        _add_tagged_result(results_graph, report_node, subject, predicate, text)
     return _report(results_graph, report_node, loaded.origin_of, shapes)
 
 
@@ -107,6 +116,13 @@ def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> Vali
         user = row["user"] if row["user"] is not None else row["term"]
         _add_undeclared_result(results_graph, report_node, to_rdflib(user), to_rdflib(row["term"]))
         focus_nodes.add(user)
+    for row in loaded.store.query(ORIGIN_CHECK, default_graph=loaded.graph):
+        _add_result(results_graph, report_node, to_rdflib(row["origin"]), SH.Violation, ORIGIN_CONSISTENCY,
+                    to_rdflib(row["message"]), None)
+        focus_nodes.add(row["origin"])
+    for row in loaded.store.query(TAGGED_TEXT, default_graph=loaded.graph):
+        _add_tagged_result(results_graph, report_node, *(to_rdflib(row[name]) for name in ("s", "p", "o")))
+        focus_nodes.add(row["s"])
     origins = loaded.origins(focus_nodes)
     return _report(results_graph, report_node, lambda node: origins.get(_oxigraph(node), "-"), shapes)
 
@@ -130,6 +146,19 @@ def _add_undeclared_result(results: Graph, report, user, term: URIRef) -> None:
     _add_result(results, report, user, SH.Violation, DECLARED_TERM, Literal(
         f"{curie(term)} is not declared: verify it in its ontology's own file and add it to ontology/imports/terms.tsv, "
         "then run `mscev update-imports`."), term)
+
+
+def language_tagged_text(graph: Graph) -> list[tuple]:
+    """(subject, predicate, literal) of every literal with a language tag: the policy is plain strings."""
+    return sorted((s, p, o) for s, p, o in graph if isinstance(o, Literal) and o.language)
+
+
+def _add_tagged_result(results: Graph, report, subject, predicate, text: Literal) -> None:
+    node = _add_result(results, report, subject, SH.Violation, PLAIN_TEXT, Literal(
+        f"Write {curie(str(predicate))} as a plain string, without the language tag @{text.language.lower()}: labels, "
+        "synonyms, definitions and quotes are plain strings throughout (ontology/README.md, Names and synonyms)."),
+        text)
+    results.add((node, SH.resultPath, predicate))
 
 
 def _add_result(results: Graph, report, focus, severity, constraint, message, value) -> BNode:
@@ -209,6 +238,44 @@ SELECT ?term (MIN(?subject) AS ?user) WHERE {{
   MINUS {{ ?term <{RDFS.label}> ?label }}
 }} GROUP BY ?term
 """
+
+
+# A value origin (ontology/README.md, "Value origins") must describe a triple of the node that links to it (a
+# finding, an effect, a cargo evidence, a microRNA), cite a study that node cites (an effect: its finding; a
+# microRNA: a cargo evidence naming it), and show where the value is: the title, verbatim from that study's
+# reference-list entry, or the Table 2 row, which cites that study. SHACL Core cannot compare values across two
+# nodes, and SHACL-SPARQL is not compiled by mscev.shacl_sparql, so this one query runs on both validators.
+ORIGIN_CHECK = """
+PREFIX mscev: <https://w3id.org/mscev/>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?origin ?message WHERE {
+  {
+    ?owner mscev:valueOrigin ?origin .
+    ?origin mscev:originProperty ?property ; mscev:originValue ?value .
+    FILTER NOT EXISTS { ?owner ?property ?value }
+    BIND(CONCAT(STR(?owner), " has no ", STR(?property), " ", STR(?value),
+                ": a value origin describes a value of the node that links to it") AS ?message)
+  } UNION {
+    ?owner mscev:valueOrigin ?origin .
+    ?origin mscev:citedStudy ?study .
+    FILTER NOT EXISTS { ?owner (^mscev:hasEffect|^mscev:cargo)?/mscev:citedStudy ?study }
+    BIND(CONCAT(STR(?study), " is not cited by ", STR(?owner),
+                " (or the finding or cargo evidence it belongs to): the value comes from that reference") AS ?message)
+  } UNION {
+    ?origin mscev:originSource mscev:ReferenceListEntry .
+    FILTER NOT EXISTS { ?origin mscev:evidenceQuote ?title ; mscev:citedStudy/dcterms:bibliographicCitation ?entry
+                        FILTER(CONTAINS(STR(?entry), STR(?title))) }
+    BIND(CONCAT("a value from the reference list needs mscev:evidenceQuote with the title, verbatim from the ",
+                "cited study's reference-list entry") AS ?message)
+  } UNION {
+    ?origin mscev:originSource mscev:ReviewTable2 .
+    FILTER NOT EXISTS { ?origin mscev:originRow ?row ; mscev:citedStudy ?study . ?row mscev:citedStudy ?study }
+    BIND(CONCAT("a value from Table 2 needs mscev:originRow, the Table 2 row (table:table2-rowN) that cites ",
+                "the finding's study") AS ?message)
+  }
+}
+"""
+TAGGED_TEXT = 'SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && LANG(?o) != "") }'
 
 
 def _oxigraph(node):

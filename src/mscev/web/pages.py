@@ -8,13 +8,14 @@ SPARQL written by users and the stored queries run in the worker pool (mscev.web
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 
+from mscev.names import NameIndex, fold
 from mscev.namespaces import NAMESPACES, curie
-from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH
+from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -32,6 +33,10 @@ CITATION = ox.NamedNode("http://purl.org/dc/terms/bibliographicCitation")
 TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
 CONDITION, PRODUCED_BY = ox.NamedNode(MSCEV + "condition"), ox.NamedNode(MSCEV + "producedBy")
 CELL_POPULATION = ox.NamedNode(MSCEV + "CellPopulation")
+VALUE_ORIGIN, ORIGIN_PROPERTY, ORIGIN_VALUE = (ox.NamedNode(MSCEV + name) for name in
+                                               ("valueOrigin", "originProperty", "originValue"))
+ORIGIN_ROW, TABLE_LOCATION = ox.NamedNode(MSCEV + "originRow"), ox.NamedNode(MSCEV + "tableLocation")
+REFERENCE_NUMBER = ox.NamedNode(MSCEV + "referenceNumber")
 ONTOLOGY_TERM_TYPES = {OWL + "Class": "Classes", OWL + "ObjectProperty": "Object properties",
                        OWL + "DatatypeProperty": "Data properties", OWL + "AnnotationProperty": "Annotation properties",
                        OWL + "NamedIndividual": "Named individuals (value sets)"}
@@ -95,6 +100,8 @@ class Term:
     language: str | None = None
     inferred: bool = False
     details: tuple = ()  # facts of an unlabelled project node shown in place (a finding's effects)
+    origin: str | None = None  # where a value not from the review's body text comes from ("title of ref 31")
+    origin_href: str | None = None  # the page of its value origin record
 
 
 @dataclass
@@ -150,17 +157,43 @@ class Pages:
 
     def _statements(self, node: ox.NamedNode) -> list[tuple[ox.NamedNode, object, bool]]:
         """(predicate, object, inferred) about ``node``: an inferred statement is one only the reasoner made."""
-        asserted = {(q.predicate, q.object) for q in self.store.quads_for_pattern(node, None, None, ASSERTED_GRAPH)}
+        asserted = {(q.predicate, q.object) for graph in (ASSERTED_GRAPH, NOT_FROM_BODY_GRAPH)
+                    for q in self.store.quads_for_pattern(node, None, None, graph)}
         inferred = {(q.predicate, q.object) for q in self.store.quads_for_pattern(node, None, None, INFERRED_GRAPH)}
         return [(p, o, False) for p, o in asserted] + [(p, o, True) for p, o in inferred - asserted]
 
-    def _facts(self, statements, nest: bool) -> list[Fact]:
+    def _value_origins(self, node: ox.NamedNode) -> dict[tuple, tuple[str, str]]:
+        """(predicate, value) → (where it comes from, its origin's page) for the values of ``node`` that are not
+        from the review's body text (ontology/README.md, "Value origins")."""
+        origins = {}
+        for link in self.store.quads_for_pattern(node, VALUE_ORIGIN, None):
+            facts = {q.predicate: q.object for q in self.store.quads_for_pattern(link.object, None, None)}
+            if ORIGIN_PROPERTY not in facts or ORIGIN_VALUE not in facts:
+                continue
+            if ORIGIN_ROW in facts:
+                where = f"from {self._value(facts[ORIGIN_ROW], TABLE_LOCATION, 'Table 2')}"
+            else:
+                where = f"from the title of ref {self._value(facts.get(CITED_STUDY), REFERENCE_NUMBER, '?')} in the reference list"
+            origins[(facts[ORIGIN_PROPERTY], facts[ORIGIN_VALUE])] = (where, href(link.object.value))
+        return origins
+
+    def _value(self, node, predicate: ox.NamedNode, default: str) -> str:
+        """One value of ``predicate`` on ``node`` as text, or ``default``."""
+        if node is None:
+            return default
+        return next((q.object.value for q in self.store.quads_for_pattern(node, predicate, None)), default)
+
+    def _facts(self, statements, nest: bool, origins: dict | None = None) -> list[Fact]:
         by_predicate: dict[ox.NamedNode, list[Term]] = {}
         for predicate, value, inferred in statements:
             details = ()
             if nest and isinstance(value, ox.NamedNode) and value.value.startswith(DATA) and not self.label(value):
-                details = tuple(self._facts(self._statements(value), nest=False))
-            by_predicate.setdefault(predicate, []).append(self.term(value, inferred, details))
+                details = tuple(self._facts(self._statements(value), nest=False, origins=self._value_origins(value)))
+            shown = self.term(value, inferred, details)
+            origin = (origins or {}).get((predicate, value))
+            if origin:
+                shown = replace(shown, origin=origin[0], origin_href=origin[1])
+            by_predicate.setdefault(predicate, []).append(shown)
         facts = [Fact(self.term(p), sorted(values, key=lambda t: (t.inferred, t.text.casefold())))
                  for p, values in by_predicate.items()]
         # types first, then links to other things, then text (comments, notes)
@@ -176,7 +209,7 @@ class Pages:
         definition = next((o.value for p, o, _ in statements if p in DEFINITIONS), None)
         shown = [(p, o, inferred) for p, o, inferred in statements
                  if p not in (EVIDENCE_QUOTE, RDFS_LABEL, *DEFINITIONS) and not (p == CITED_STUDY and quotes)]
-        facts = self._facts(shown, nest=True)
+        facts = self._facts(shown, nest=True, origins=self._value_origins(node))
         types = next((f.values for f in facts if f.predicate.iri == RDF_TYPE.value), [])
         facts = [f for f in facts if f.predicate.iri != RDF_TYPE.value]
         subject = self.term(node)
@@ -243,33 +276,42 @@ class Pages:
         variables = [v.value for v in solutions.variables]
         return variables, [[self.term(row[name]) for name in variables] for row in solutions]
 
+    def _names(self) -> NameIndex:
+        """Every labelled term's names (mscev.names), read once: the store does not change while the server runs."""
+        if self._search_index is None:
+            index = NameIndex.of(self.store)
+            self._search_index = index, [(named.iri, name, fold(name)) for named in index.terms.values()
+                                         for name in named.names]
+        return self._search_index[0]
+
     def search(self, text: str) -> list[tuple[Term, list[Term]]]:
-        """Terms whose label contains ``text`` (or whose CURIE or IRI is ``text``), best first, with their types."""
+        """Terms whose label or synonym contains ``text`` as mscev.names compares names (case, punctuation and
+        Greek spelling ignored), or whose CURIE or IRI is ``text``; best first, with their types."""
         wanted = " ".join(text.split()).casefold()
+        folded_wanted = fold(text)
         if not wanted:
             return []
-        if self._search_index is None:
-            self._search_index = sorted({(q.object.value.casefold(), q.subject.value) for q in
-                                         self.store.quads_for_pattern(None, RDFS_LABEL, None)
-                                         if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.Literal)})
+        self._names()
         scored = {}
-        for folded, iri in self._search_index:
-            if wanted == curie(iri).casefold() or wanted == iri.casefold():
-                rank = 0
-            elif wanted not in folded:
-                continue
-            else:
-                rank = 1 if folded == wanted else 2 if folded.startswith(wanted) else 3 \
-                    if re.search(r"\b" + re.escape(wanted), folded) else 4
-            scored[iri] = min(rank, scored.get(iri, 9)), len(folded), folded
+        for iri, name, folded in self._search_index[1]:
+            if wanted in (curie(iri).casefold(), iri.casefold()):
+                scored[iri] = 0, 0, ""
+            elif folded_wanted and folded_wanted in folded:
+                rank = 1 if folded == folded_wanted else 2 if folded.startswith(folded_wanted) else 3 \
+                    if re.search(r"\b" + re.escape(wanted), name.casefold()) else 4
+                scored[iri] = min((rank, len(folded), name.casefold()), scored.get(iri, (9,)))
         best = sorted(scored, key=lambda iri: scored[iri])[:SEARCH_RESULTS]
-        results = []
-        for iri in best:
-            node = ox.NamedNode(iri)
-            types = {q.object.value: q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None, ASSERTED_GRAPH)
-                     if isinstance(q.object, ox.NamedNode) and q.object.value != OWL + "NamedIndividual"}
-            results.append((self.term(node), [self.term(t) for t in types.values()]))
-        return results
+        return [self._with_types(iri) for iri in best]
+
+    def closest(self, text: str) -> list[tuple[Term, list[Term]]]:
+        """The terms whose names come closest to ``text``, for a search that found nothing."""
+        return [self._with_types(named.iri) for named in self._names().closest(text)]
+
+    def _with_types(self, iri: str) -> tuple[Term, list[Term]]:
+        node = ox.NamedNode(iri)
+        types = {q.object.value: q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None, ASSERTED_GRAPH)
+                 if isinstance(q.object, ox.NamedNode) and q.object.value != OWL + "NamedIndividual"}
+        return self.term(node), [self.term(t) for t in types.values()]
 
 
 def _readable_curie(short: str) -> str:

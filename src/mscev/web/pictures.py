@@ -65,15 +65,16 @@ class Heatmap:
     total_x: int
     legend: list[tuple[int, str]] = field(default_factory=list)
     label_width: int = LABEL_WIDTH
+    row_heading: str = "condition"
     cell_width: int = CELL_WIDTH
     cell_height: int = CELL_HEIGHT
     header_height: int = HEADER_HEIGHT
 
 
-def heatmap(variables: list[str], rows: list[list[Term]], cell_href) -> Heatmap:
-    """Rows of (condition, count per source …, total) as a heat map; colour grows with the square root.
+def heatmap(variables: list[str], rows: list[list[Term]], cell_href, row_heading: str = "condition") -> Heatmap:
+    """Rows of (condition or area, count per source …, total) as a heat map; colour grows with the square root.
 
-    ``cell_href(condition_term, column_name)`` gives the link of a cell.
+    ``cell_href(condition_term, column_name)`` gives the link of a cell; ``row_heading`` names the rows.
     """
     sources = variables[1:-1]
     counts = [[int(term.text or 0) for term in row[1:]] for row in rows]
@@ -94,7 +95,7 @@ def heatmap(variables: list[str], rows: list[list[Term]], cell_href) -> Heatmap:
     legend = [(LABEL_WIDTH + step * 24, _colour(math.sqrt(step / 8))) for step in range(9)]
     return Heatmap(total_x + 70, legend_y + LEGEND_HEIGHT,
                    [(LABEL_WIDTH + i * CELL_WIDTH + CELL_WIDTH // 2, humanize(name)) for i, name in enumerate(sources)],
-                   layout, maximum, legend_y, total_x, legend)
+                   layout, maximum, legend_y, total_x, legend, row_heading=row_heading)
 
 
 @dataclass
@@ -190,5 +191,5 @@ def _order_by_barycentre(columns: list[list[Node]], edges: list[Edge], sweeps: i
 
 
 def matrix_cell_href(condition: Term, _column: str) -> str:
-    """A heat-map cell opens the stored question 'which sources, for this condition?'."""
+    """A heat-map cell opens the stored question 'which sources, for this condition (or area)?'."""
     return "/queries/sources-by-condition?" + urlencode({"condition": condition.curie or condition.iri or ""})
