@@ -236,7 +236,7 @@ def test_chunk_size_must_be_positive():
 
 def _fake_release(folder: Path, asserted: bytes, inferred: bytes = b"") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"mscev.nt": asserted, "mscev-inferred.nt": inferred}
+    files = {"mscev.nt": asserted, "mscev-inferred.nt": inferred, "mscev-derived.nt": b""}
     for name, data in files.items():
         (folder / name).write_bytes(data)
     (folder / "SHA256SUMS").write_text("".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n"
@@ -246,7 +246,7 @@ def _fake_release(folder: Path, asserted: bytes, inferred: bytes = b"") -> Path:
 
 def test_release_files_are_checked_against_their_checksums(tmp_path):
     release = _fake_release(tmp_path / "release", b'<http://example.org/a> <http://example.org/p> "x" .\n')
-    assert [path.name for path in release_files(release)] == ["mscev.nt", "mscev-inferred.nt"]
+    assert [path.name for path in release_files(release)] == ["mscev.nt", "mscev-inferred.nt", "mscev-derived.nt"]
     (release / "mscev.nt").write_bytes(b'<http://example.org/a> <http://example.org/p> "y" .\n')
     with pytest.raises(MscevError, match="mscev.nt: its checksum differs from SHA256SUMS"):
         release_files(release)

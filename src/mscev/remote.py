@@ -35,7 +35,7 @@ from mscev.paths import DEFAULT_RELEASE_DIR
 from mscev.release import CHECKSUMS
 
 PUBLISHED_GRAPH = "https://w3id.org/mscev/data/graph/release"  # asserted and inferred triples together
-RELEASE_FILES = ("mscev.nt", "mscev-inferred.nt")
+RELEASE_FILES = ("mscev.nt", "mscev-inferred.nt", "mscev-derived.nt")
 CHUNK_TRIPLES = 50_000
 LABEL_BATCH = 200
 TIMEOUT = httpx.Timeout(300.0, connect=10.0)
