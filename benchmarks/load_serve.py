@@ -101,13 +101,15 @@ def rss_mib(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def running_server(build_dir: Path, *options: str, quiet: bool = False):
+def running_server(build_dir: Path, *options: str, quiet: bool = False, log: Path | None = None):
     """`mscev serve` (with these command-line ``options``) on a free loopback port, once it answers: yields the
-    process and its base URL, and stops it on leaving."""
+    process and its base URL, and stops it on leaving. Its log (standard error) goes to the file ``log`` if given
+    (a server that logs much would otherwise fill the pipe and block)."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("mscev")), "serve", "--build", str(build_dir), "--port", str(port),
                "--log-level", "warning", *options]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log_file = log.open("w") if log else None
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file or subprocess.PIPE, text=True)
     try:
         base = _wait_until_it_answers(server, f"http://127.0.0.1:{port}", quiet)
         yield server, base
@@ -118,13 +120,15 @@ def running_server(build_dir: Path, *options: str, quiet: bool = False):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        if log_file:
+            log_file.close()
 
 
 def _wait_until_it_answers(server: subprocess.Popen, base: str, quiet: bool) -> str:
     started = time.monotonic()
     while time.monotonic() - started < 60:
         if server.poll() is not None:
-            raise RuntimeError(f"mscev serve stopped: {server.stderr.read()}")
+            raise RuntimeError(f"mscev serve stopped: {server.stderr.read() if server.stderr else 'see its log'}")
         try:
             with urllib.request.urlopen(base + "/sparql?query=ASK%7B%7D", timeout=2):
                 if not quiet:

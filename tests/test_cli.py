@@ -114,11 +114,12 @@ def test_failed_build_leaves_previous_build_intact(tmp_path):
     out = tmp_path / "build"
     out.mkdir()
     (out / "previous.txt").write_text("the last good build", encoding="utf-8")
+    (out / "summary.json").write_text("{}", encoding="utf-8")  # what marks a build, which --out may replace
     draft = tmp_path / "draft.ttl"
     draft.write_text(BAD_QUOTE, encoding="utf-8")  # a review claim without section or statedIn: violations
     result = build(out, extra=[draft], use_reasoner=False)
     assert not result.ok and result.report.violations
-    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["previous.txt", "summary.json"]
     assert not list(tmp_path.glob(".build.partial-*"))
 
 
@@ -170,3 +171,18 @@ def test_new_finding_is_a_draft_that_validation_guides(tmp_path, capsys):
 def test_new_finding_refuses_bad_input(args, message, capsys):
     assert main(["new", "finding", *args]) == 2
     assert message in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_update_imports_leaves_an_identical_file_alone(tmp_path, capsys):
+    """Rewriting external.ttl with the same content made every later command report a changed source."""
+    from mscev.imports import write_imports
+    from mscev.paths import EXTERNAL_FILE
+
+    copy = tmp_path / "external.ttl"
+    copy.write_bytes(EXTERNAL_FILE.read_bytes())
+    before = copy.stat().st_mtime_ns
+    assert write_imports(copy)[2] is False and copy.stat().st_mtime_ns == before
+    copy.write_text("# stale\n", encoding="utf-8")
+    assert write_imports(copy)[2] is True and copy.read_bytes() == EXTERNAL_FILE.read_bytes()
+    assert main(["update-imports"]) == 0
+    assert "up to date" in capsys.readouterr().out

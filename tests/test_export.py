@@ -282,7 +282,7 @@ def test_two_builds_and_releases_give_identical_bytes(tmp_path):
     from mscev.paths import PROJECT_ROOT
 
     home = tmp_path / "home"
-    for folder in ("ontology", "triples", "queries"):
+    for folder in ("ontology", "triples", "queries", "rules"):
         shutil.copytree(PROJECT_ROOT / folder, home / folder)
     releases = []
     for seed in ("1", "4711"):

@@ -107,12 +107,12 @@ def test_a_build_killed_in_any_stage_leaves_the_previous_build_usable(built, tmp
     for stage in ("validate", "reason", "write"):
         process = subprocess.Popen([MSCEV, "build", "--out", str(out)], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
-        staging = tmp_path / f".build.partial-{process.pid}"
         for line in process.stderr:
             if line.strip() == f"build stage: {stage}":
                 break
         else:
             pytest.fail(f"the build ended before its {stage} stage (exit {process.wait()})")
+        staging = tmp_path / f".build.partial-{worker(process)}"
         if stage == "write":  # kill it with the new build half-written
             while not any(path.is_file() for path in staging.iterdir()):
                 time.sleep(0.01)
@@ -141,8 +141,8 @@ def test_the_fast_engines_store_loader_dies_with_a_killed_build(tmp_path):
     process = subprocess.Popen([MSCEV, "build", "--engine", "fast", "--data", str(corpus), "--out", str(out)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert process.stderr.readline().strip() == "build stage: load"  # the loader has been started
-    [loader] = map(int, Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split())
-    store = tmp_path / f".build.partial-{process.pid}" / "store"
+    [loader] = children(worker(process))
+    store = tmp_path / f".build.partial-{worker(process)}" / "store"
     try:
         while not store.is_dir():
             assert process_state(loader) not in ("gone", "Z"), "the loader ended before it opened the store"
@@ -160,6 +160,17 @@ def test_the_fast_engines_store_loader_dies_with_a_killed_build(tmp_path):
             os.kill(loader, signal.SIGKILL)
 
 
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def worker(process: subprocess.Popen) -> int:
+    """The PID of the process doing the work of `mscev build`, which the command runs as its one child and watches
+    (mscev.processes.supervise: a child killed for want of memory is reported)."""
+    [child] = children(process.pid)
+    return child
+
+
 def process_state(pid: int) -> str:
     """The state letter of a process (R, S, T, Z, ...) or 'gone'."""
     try:
@@ -175,11 +186,12 @@ def test_a_second_build_into_the_same_folder_is_refused_while_the_first_runs(bui
     first = subprocess.Popen([MSCEV, "build", "--no-reason", "--out", str(out)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
     assert first.stderr.readline().strip() == "build stage: load"  # the first holds the lock from here on
+    holder = worker(first)
     second = mscev("build", "--no-reason", "--out", out, timeout=120)
     first.stderr.read()
     assert first.wait() == 0
     assert second.returncode == 2
-    assert f"{out}: another mscev process (PID {first.pid}) is writing it now" in second.stderr
+    assert f"{out}: another mscev process (PID {holder}) is writing it now" in second.stderr
     assert "Traceback" not in second.stderr
     assert leftovers(tmp_path) == []
     assert mscev("query", "graph-summary", "--build", out).returncode == 0
@@ -413,9 +425,10 @@ def test_release_on_a_full_disk_leaves_the_previous_release(built, tmp_path, cap
         out = disk / "release"
         out.mkdir()
         (out / "README.md").write_text("the previous release\n", encoding="utf-8")
+        (out / "SHA256SUMS").write_text("", encoding="utf-8")  # what marks a release, which --out may replace
         assert main(["release", "--build", str(built.out), "--out", str(out)]) == 2
         error = capsys.readouterr().err
         assert "No space left on device" in error and "the previous one is unchanged" in error, error
-        assert [path.name for path in out.iterdir()] == ["README.md"]
+        assert sorted(path.name for path in out.iterdir()) == ["README.md", "SHA256SUMS"]
         assert (out / "README.md").read_text(encoding="utf-8") == "the previous release\n"
         assert leftovers(disk) == []

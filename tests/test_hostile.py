@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import re
-import subprocess
 import tempfile
 import threading
 import time
@@ -392,12 +391,13 @@ def _send(port: int, method: str, path: str, headers: dict, body) -> tuple[int, 
 
 @pytest.fixture
 def real_server(built, monkeypatch):
-    """`mscev serve` as users run it, on a free loopback port, with small limits (3 workers of 512 MiB, 3 s)."""
+    """`mscev serve` as users run it, on a free loopback port, with small limits (3 free workers of 512 MiB, 3 s)."""
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
     from load_serve import running_server
 
+    # the attackers here share one address: room for all of them (the per-client limit has its own test)
     with running_server(built.out, "--workers", "3", "--timeout", str(SERVER_TIMEOUT), "--max-rows", "1000",
-                        "--worker-memory", "512", quiet=True) as (server, base):
+                        "--worker-memory", "512", "--client-queries", "16", quiet=True) as (server, base):
         yield server, int(base.rsplit(":", 1)[1])
 
 
@@ -459,3 +459,51 @@ def test_a_real_server_under_attack_keeps_answering(real_server, store):
     assert peak_mib[0] < RSS_LIMIT_MIB, f"the server's processes peaked at {peak_mib[0]:.0f} MiB"
     assert server.poll() is None, "the server stopped"
     assert _send(port, "GET", GOOD_QUERY, {}, None)[0] == 200
+
+
+@pytest.mark.slow
+def test_half_open_connections_neither_stop_the_server_nor_fill_its_log(built, monkeypatch, tmp_path):
+    """Issue 14, defect 2: sockets that send half a request and wait used up the server's open files (it stopped
+    answering and logged "Too many open files" at megabytes a second). Here 600 of them against a server with
+    256 open files and room for 100 connections: a well-behaved client is answered at once, every half-open
+    socket is closed within the request deadline, and the log stays small."""
+    import resource
+    import socket
+
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
+    from load_serve import running_server
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # the server inherits it
+    log = tmp_path / "serve.log"
+    try:
+        server_context = running_server(built.out, "--max-connections", "100", "--request-timeout", "3",
+                                        quiet=True, log=log)
+        server, base = server_context.__enter__()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    port = int(base.rsplit(":", 1)[1])
+    held = []
+    try:
+        for _ in range(600):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /queries/graph-summary HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            held.append(connection)
+        for _ in range(3):
+            began = time.monotonic()
+            status, _ = _send(port, "GET", GOOD_QUERY, {"Accept": "application/json"}, None)
+            assert status == 200 and time.monotonic() - began < GOOD_SECONDS
+        time.sleep(3 + 2)
+        for connection in held:
+            connection.settimeout(5)
+            try:
+                data = connection.recv(1024)
+            except ConnectionResetError:  # closed by an abort
+                continue
+            assert data == b"" or data.startswith(b"HTTP/1.1 503"), "a half-open socket is open after the deadline"
+        assert server.poll() is None
+    finally:
+        for connection in held:
+            connection.close()
+        server_context.__exit__(None, None, None)
+    assert log.stat().st_size < 20_000, log.read_text()[-2000:]

@@ -26,7 +26,7 @@ import pytest
 from mscev.cli import main
 from mscev.errors import MscevError
 from mscev.namespaces import curie, expand
-from mscev.query import Parameter, bind_parameters, open_store, read_query, run_query, stored_queries, to_term
+from mscev.query import Parameter, bind_parameters, open_store, read_query, rows, run_query, stored_queries, to_term
 
 from conftest import FIXTURES
 
@@ -182,6 +182,25 @@ def test_bad_parameter_line_is_refused_with_its_location(tmp_path):
     path.write_text("#+ summary: Broken?\n#+ param: x colour — not a type\nSELECT ?x WHERE {}\n", encoding="utf-8")
     with pytest.raises(MscevError, match=r"broken.rq:2: .*iri, literal, integer, decimal, boolean"):
         read_query(path)
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE"),
+    ("INSERT DATA { <urn:x:a> <urn:x:b> <urn:x:c> }", "updates"),
+])
+def test_ad_hoc_query_files_cannot_reach_the_network_or_update(tmp_path, text, refused):
+    """`mscev query FILE.rq` ran SERVICE over HTTP (pyoxigraph does); found by the W3C SERVICE tests."""
+    path = tmp_path / "federated.rq"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MscevError, match=refused):
+        run_query(read_query(path), store=ox.Store())
+
+
+def test_an_empty_store_is_queried_not_the_default_build(tmp_path):
+    """run_query(store=ox.Store()) ran on build/ instead: an empty store is falsy (W3C test agg-avg-03)."""
+    path = tmp_path / "count.rq"
+    path.write_text("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", encoding="utf-8")
+    assert rows(run_query(read_query(path), store=ox.Store(), build_dir=tmp_path / "no-build")) == [{"n": "0"}]
 
 
 # ---------------------------------------------------------------- expected answers

@@ -15,12 +15,15 @@ value differently:
 - a GROUP_CONCAT column as the sorted list of its parts (SPARQL leaves their order open).
 """
 
+import contextlib
 import hashlib
+import itertools
 import json
 import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from decimal import Decimal
@@ -33,8 +36,9 @@ import pytest
 
 from mscev.cli import main
 from mscev.errors import MscevError
+from mscev.names import KINDS_DIR, read_kind
 from mscev.namespaces import prefix_map
-from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, Parameter, bind_parameters, open_store, query_form,
+from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, Parameter, bind_parameters, open_store, query_form,
                          run_query, stored_queries, to_term, with_values)
 from mscev.remote import (ChallengeAuth, RemoteStore, _valid_blank_nodes, chunk_triples, publish,
                           release_files, release_triples, run_remote_query)
@@ -55,7 +59,8 @@ HOSTILE = ['"', "'", "\\", '"}', "} UNION { ?s ?p ?o }", '") } UNION { ?finding 
            "'; DROP ALL; '", "{{ }}", "\u0000", '"""', 'macrophage" || true || "', "\\u0022 } UNION {", "\\\\u0022",
            "VALUES ?text { \"x\" }", "# comment } {", "\r\n", "\t", "Wharton’s", "µm"]
 HOSTILE_IRIS = [*HOSTILE, "<http://example.org/a> } UNION { ?s ?p ?o", "finding:x> . ?s ?p <y",
-                "http://example.org/a b", "nosuchprefix:thing", 'osteoarthritis" }']
+                "http://example.org/a b", "nosuchprefix:thing"]
+STRAY_PUNCTUATION = 'osteoarthritis" }'  # names osteoarthritis (names are compared without punctuation: mscev.names)
 
 
 # ---------------------------------------------------------------- comparing answers
@@ -320,6 +325,65 @@ def test_command_errors_exit_2(args, message, tmp_path, capsys, monkeypatch):
     assert message in capsys.readouterr().err.replace("\n", " ")
 
 
+def test_a_password_in_the_endpoint_url_is_never_shown(tmp_path, capsys, monkeypatch):
+    """Issue 14, defect 13: `mscev publish` printed the password of http://user:password@host/ in its errors."""
+    monkeypatch.delenv("MSCEV_PASSWORD", raising=False)
+    release = _fake_release(tmp_path / "release", b'<http://example.org/a> <http://example.org/p> "x" .\n')
+    endpoint = f"http://dba:s3cret-pw@127.0.0.1:{_closed_port()}/store"
+    assert main(["publish", "--endpoint", endpoint, "--release", str(release)]) == 2
+    assert main(["query", "graph-summary", "--endpoint", endpoint.replace("/store", "/sparql")]) == 2
+    assert main(["publish", "--endpoint", "ftp://dba:s3cret-pw@127.0.0.1/store", "--release", str(release)]) == 2
+    shown = capsys.readouterr()
+    assert "s3cret-pw" not in shown.out + shown.err
+    assert "dba:***@127.0.0.1" in shown.err.replace("\n", "")
+
+
+@contextlib.contextmanager
+def _trickling_server():
+    """A loopback server that answers every request one byte every 0.2 s, for ever: no read ever times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(30)
+                try:
+                    connection.recv(65536)
+                    for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: "):
+                        if stop.wait(0.2):
+                            break
+                        connection.sendall(bytes([byte]))
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/store"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_publish_ends_at_its_overall_time_limit_against_a_trickling_server(tmp_path):
+    """Issue 14, defect 13: a server answering one byte at a time held `mscev publish` for ever."""
+    release = _fake_release(tmp_path / "release", b'<http://example.org/a> <http://example.org/p> "x" .\n')
+    with _trickling_server() as endpoint:
+        began = time.monotonic()
+        with pytest.raises(MscevError, match="no complete answer within 2 s"):
+            publish(endpoint, release, timeout=2)
+        assert time.monotonic() - began < 6
+
+
 # ---------------------------------------------------------------- against Virtuoso Open Source
 
 class Virtuoso:
@@ -400,14 +464,16 @@ def remote(virtuoso, published):
 @pytest.mark.virtuoso
 def test_published_graph_is_the_built_graph(published, release, remote, store):
     """Asserted and inferred triples, blank nodes included, arrive whole: the graph on the server is isomorphic to
-    the union the embedded store queries."""
+    the union the embedded store queries (the asserted values not from the body text, kept in a graph of their own
+    in the store, included: the release, like graph.nt, holds them with the other asserted triples)."""
     from rdflib import Graph
     from rdflib.compare import isomorphic
 
     lines = sum(path.read_bytes().count(b"\n") for path in release_files(release))
     assert published.triples == lines and published.chunks >= lines / 1000
     local = [ox.Triple(q.subject, q.predicate, q.object)
-             for graph in (ASSERTED_GRAPH, INFERRED_GRAPH) for q in store.quads_for_pattern(None, None, None, graph)]
+             for graph in (ASSERTED_GRAPH, NOT_FROM_BODY_GRAPH, INFERRED_GRAPH)
+             for q in store.quads_for_pattern(None, None, None, graph)]
     theirs = list(remote.query("CONSTRUCT WHERE { ?s ?p ?o }"))
     assert len(theirs) == len(set(local))
     as_rdflib = [Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt")
@@ -446,6 +512,19 @@ def test_same_answers_as_the_embedded_store(run, remote, store):
                        answer(query.text, run_query(query, params, store=store)), f"{run} on Virtuoso")
 
 
+@pytest.mark.slow
+@pytest.mark.virtuoso
+@pytest.mark.parametrize("kind", sorted(path.stem for path in KINDS_DIR.glob("*.rq")))
+def test_kinds_list_the_same_terms_on_the_endpoint(kind, remote, store):
+    """A kind (queries/kinds/) lists the same terms on the endpoint as on the embedded store, so a name resolves
+    alike on both (Virtuoso took the VALUES block of the source kind's first UNION branch for the whole group)."""
+    select = read_kind(kind).select
+    terms = [{row["term"] for row in where.query(select, prefixes=prefix_map(), use_default_graph_as_union=True)
+              if isinstance(row["term"], ox.NamedNode)}  # as mscev.names reads them (a blank node has no name)
+             for where in (remote, store)]
+    assert terms[0] == terms[1] and terms[1], kind
+
+
 def test_known_differences_name_existing_runs():
     assert set(KNOWN_DIFFERENCES) <= set(RUNS), "tests/fixtures/virtuoso-differences.json names an unknown run"
 
@@ -453,7 +532,8 @@ def test_known_differences_name_existing_runs():
 @pytest.mark.slow
 @pytest.mark.virtuoso
 def test_hostile_values_on_the_endpoint(remote, store):
-    """Hostile text finds exactly what it finds locally; hostile IRI values are refused, as locally."""
+    """Hostile text finds exactly what it finds locally; hostile IRI values are refused, as locally; a name with stray
+    punctuation binds the term it names, as locally (tests/test_query.py)."""
     search = QUERIES["search"]
     for value in HOSTILE:
         assert_same_answer(answer(search.text, run_remote_query(search, {"text": value}, remote)),
@@ -461,6 +541,13 @@ def test_hostile_values_on_the_endpoint(remote, store):
     for value in HOSTILE_IRIS:
         with pytest.raises(MscevError, match="--param condition="):
             run_remote_query("sources-by-condition", {"condition": value}, remote)
+    by_condition, params = QUERIES["sources-by-condition"], {"condition": STRAY_PUNCTUATION}
+    local = answer(by_condition.text, run_query(by_condition, params, store=store))
+    assert_same_answer(answer(by_condition.text, run_remote_query(by_condition, params, remote)), local,
+                       repr(STRAY_PUNCTUATION))
+    variables, rows = local
+    assert rows and {row[variables.index("condition")] for row in rows} == {
+        ("iri", "http://purl.obolibrary.org/obo/MONDO_0005178")}
 
 
 @pytest.mark.slow
@@ -516,10 +603,27 @@ def test_publish_command(virtuoso, published, release, capsys, monkeypatch):
                                   ["source-overview", "-f", "csv"],
                                   ["evidence", "-p", "finding=finding:ref35-treg-retention", "-f", "tsv"]])
 def test_query_command_prints_the_same_on_the_endpoint(args, virtuoso, remote, built, tmp_path):
-    """The same table (labels fetched from the server) or file, line for line; rows may come in another order
-    where the query leaves ties. (Queries without GROUP_CONCAT lists, whose parts may come in any order.)"""
+    """The same table (labels fetched from the server) or file (CSV and TSV with their label columns), line for
+    line; rows may come in another order where the query leaves ties. (Queries without GROUP_CONCAT lists, whose
+    parts may come in any order.) A table's caption differs in one thing: the build's summary names the reasoner,
+    an endpoint has no summary, so its caption says the inferences are those published there."""
     files = [tmp_path / "local.txt", tmp_path / "remote.txt"]
     assert main(["query", *args, "--build", str(built.out), "--out", str(files[0])]) == 0
     assert main(["query", *args, "--endpoint", virtuoso.sparql, "--out", str(files[1])]) == 0
-    local, theirs = (sorted(path.read_text(encoding="utf-8").splitlines()) for path in files)
-    assert theirs == local
+    (local, local_caption), (theirs, their_caption) = (_table_and_caption(path.read_text(encoding="utf-8"))
+                                                       for path in files)
+    assert sorted(theirs) == sorted(local)
+    if "-f" not in args:
+        reasoner = json.loads((built.out / "summary.json").read_text(encoding="utf-8"))["reasoner"]
+        rows = local_caption.partition(" · ")[0]
+        assert local_caption == f"{rows} · inferences: {reasoner}"
+        assert their_caption == f"{rows} · inferences: as published in {remote.graph} at {virtuoso.sparql}"
+
+
+def _table_and_caption(text: str) -> tuple[list[str], str]:
+    """The lines of a table (to its bottom border) and its caption as one line; a file's lines and no caption."""
+    lines = text.splitlines()
+    bottom = max((number for number, line in enumerate(lines) if line.startswith("└")), default=None)
+    if bottom is None:
+        return lines, ""
+    return lines[:bottom + 1], " ".join(" ".join(lines[bottom + 1:]).split())

@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mscev.cli import main
-from mscev.query import open_store, run_query, stored_queries
+from mscev.derive import DERIVED_GRAPHS
+from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, open_store, run_query, stored_queries
+from mscev.render import labeler
 from mscev.serve import Settings, create_app
 from mscev.web.pool import Job, QueryPool
 from mscev.web.sparql import GRAPH_TYPES, RESULTS_TYPES, refusal
@@ -128,6 +130,15 @@ def test_graph_results_in_every_rdf_format_and_method(client, store, method, nam
     assert triples_of(response.content, GRAPH_FORMATS[name]) == expected_triples(store, query)
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_relative_iris_resolve_against_the_endpoint(client, method):
+    """The protocol's base IRI is the endpoint's URL; relative IRIs were a syntax error (W3C protocol test
+    query_content_type_construct)."""
+    response = send(client, method, "SELECT ?s WHERE { BIND(<s> AS ?s) }", RESULTS_TYPES["json"])
+    assert response.status_code == 200, response.text
+    assert json.loads(response.content)["results"]["bindings"][0]["s"]["value"] == "http://testserver/s"
+
+
 def test_default_formats_for_any_accept(client):
     """*/* (curl, scripts): SPARQL JSON for tables, Turtle for graphs."""
     assert send(client, "GET", SELECT, "*/*").headers["content-type"].startswith(RESULTS_TYPES["json"])
@@ -157,7 +168,7 @@ def test_named_graphs_keep_asserted_and_inferred_apart(client, store):
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     counts = {}
     for graph in ("https://w3id.org/mscev/data/graph/asserted", inferred,
-                  "https://w3id.org/mscev/data/graph/not-from-body-text"):
+                  "https://w3id.org/mscev/data/graph/not-from-body-text", *(d.graph.value for d in DERIVED_GRAPHS)):
         response = send(client, "GET", query, RESULTS_TYPES["json"], **{"default-graph-uri": graph})
         counts[graph] = int(response.json()["results"]["bindings"][0]["n"]["value"])
         assert counts[graph] == len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(graph))))
@@ -272,6 +283,43 @@ def test_deep_nesting_is_refused_before_it_reaches_the_parser(client, depth):
     assert response.status_code == 400 and "nests brackets" in response.text
 
 
+# Shapes that segfaulted pyoxigraph (issue 14, defect 6): thousands of group elements in one query
+MANY_PATTERNS = {
+    "binds": "ASK { " + " ".join(f"BIND(1 AS ?b{i})" for i in range(5000)) + " }",
+    "minus": "ASK { ?s ?p ?o " + " ".join(f"MINUS {{ ?s ?p ?o{i} }}" for i in range(5000)) + " }",
+    "projections": "SELECT " + " ".join(f"(1 AS ?v{i})" for i in range(5000)) + " {}",
+}
+
+
+@pytest.mark.parametrize("name", MANY_PATTERNS)
+def test_queries_of_too_many_patterns_are_refused_before_evaluation(client, name):
+    response = send(client, "POST form", MANY_PATTERNS[name], "*/*")
+    assert response.status_code == 400 and "pattern elements" in response.text, response.text[:300]
+
+
+def test_element_count_ignores_data_and_strings():
+    assert refusal("SELECT * WHERE { VALUES ?x { " + " ".join(f"{i}.5" for i in range(3000)) + " } }") is None
+    assert refusal('ASK { FILTER(?x = "' + ". ; , BIND " * 3000 + '") }') is None
+
+
+def test_a_crashing_worker_is_replaced_and_others_are_answered(built):
+    """A free query of that shape is refused in the worker; a stored one (trusted, not scanned) crashes its worker:
+    the crash answers a clean 500, and the next jobs of both lanes are answered."""
+    from mscev.paths import QUERIES_DIR
+    from mscev.query import StoredQuery
+
+    pool = QueryPool(built.out, workers=1, time_limit=60, max_rows=10)
+    try:
+        assert pool.run(Job(MANY_PATTERNS["binds"])).status == 400
+        # as if it were a file of queries/: the project's own queries are trusted, not scanned
+        crashed = pool.run(Job(StoredQuery("crash", QUERIES_DIR / "crash.rq", "", (), (), MANY_PATTERNS["binds"])))
+        assert crashed.status == 500 and "stopped unexpectedly" in crashed.text
+        assert pool.run(Job(ASK)).status == 200
+        assert pool.run(Job(stored_queries()["graph-summary"])).status == 200
+    finally:
+        pool.close()
+
+
 @pytest.mark.parametrize("params", [
     {"default-graph-uri": "not an iri"}, {"named-graph-uri": "<<>>"}, {"format": "bogus"},
 ])
@@ -319,6 +367,59 @@ def test_runaway_queries_do_not_block_other_requests(client):
         assert response.status_code == 200 and response.elapsed.total_seconds() < TIME_LIMIT
     finally:
         slow.join()
+
+
+def test_stored_queries_stay_fast_while_heavy_queries_flood(built):
+    """Issue 14, defect 3: clients looping a heavy free query took every worker; stored queries waited for the
+    time limit or got 503. Bounded: 8 flooding threads for about 6 s, one well-behaved client."""
+    import threading
+    import time
+
+    settings = Settings(build_dir=built.out, workers=2, timeout=TIME_LIMIT, max_rows=MAX_ROWS)
+    with TestClient(create_app(settings)) as test_client:
+        stop, latencies, statuses, flood_statuses = threading.Event(), [], [], []
+
+        def flood():
+            while not stop.is_set():
+                flood_statuses.append(send(test_client, "POST form", RUNAWAY, "*/*").status_code)
+                time.sleep(0.01)
+
+        flooders = [threading.Thread(target=flood) for _ in range(8)]
+        for thread in flooders:
+            thread.start()
+        try:
+            time.sleep(1)
+            for _ in range(25):
+                began = time.monotonic()
+                statuses.append(test_client.get("/queries/graph-summary?format=json").status_code)
+                latencies.append(time.monotonic() - began)
+                time.sleep(0.2)
+        finally:
+            stop.set()
+            for thread in flooders:
+                thread.join(30)
+    assert statuses == [200] * 25
+    assert max(latencies) < 1.0, sorted(latencies)[-5:]
+    assert set(flood_statuses) <= {429, 503}, set(flood_statuses)  # the heavy ones: refused or stopped, never 500
+    assert 429 in flood_statuses  # one client, eight queries at once: beyond --client-queries (2)
+
+
+# A few hundred rows of a few kilobytes each: well under the row cap, megabytes in all (issue 14, defect 5)
+WIDE = ("SELECT ?s (REPLACE(STR(?s), '.', '" + "x" * 200 + "') AS ?wide) WHERE { ?s a <https://w3id.org/mscev/Finding> } "
+        "LIMIT 400")
+
+
+def test_answers_over_the_byte_cap_are_refused_with_a_clear_message(built):
+    settings = Settings(build_dir=built.out, workers=1, timeout=30, max_rows=MAX_ROWS, max_answer_bytes=1_000_000)
+    with TestClient(create_app(settings)) as test_client:
+        for accept in ("application/sparql-results+json", "text/csv", "application/sparql-results+xml"):
+            response = send(test_client, "POST form", WIDE, accept)
+            assert response.status_code == 400 and "--max-answer" in response.text, (accept, len(response.content))
+        assert send(test_client, "POST form", WIDE.replace("400", "20"), "text/csv").status_code == 200
+        wide_graph = f"CONSTRUCT {{ ?s <urn:wide> ?wide }} WHERE {{ {WIDE.split('WHERE {')[1].split('}')[0]} " \
+                     f"BIND(REPLACE(STR(?s), '.', '{'x' * 200}') AS ?wide) }}"
+        response = send(test_client, "POST form", wide_graph, "application/n-triples")
+        assert response.status_code == 400 and "--max-answer" in response.text
 
 
 def test_results_over_the_row_cap_are_refused_with_400(client):
@@ -411,9 +512,10 @@ def test_project_iris_dereference_to_their_description(client, store, name):
     response = client.get("/data/finding/ref26-cartilage-regeneration", headers={"Accept": GRAPH_TYPES[name]})
     assert response.status_code == 200 and response.headers["content-type"].startswith(GRAPH_TYPES[name])
     assert "Accept" in response.headers["vary"]
+    described = {graph.value for graph in (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH)}
     expected = {ox.Triple(q.subject, q.predicate, q.object)
-                for q in store.quads_for_pattern(ox.NamedNode(FINDING), None, None)}
-    assert triples_of(response.content, GRAPH_FORMATS[name]) == expected
+                for q in store.quads_for_pattern(ox.NamedNode(FINDING), None, None) if q.graph_name.value in described}
+    assert triples_of(response.content, GRAPH_FORMATS[name]) == expected  # the derived graphs' statements are not in it
 
 
 def test_project_iris_give_browsers_a_page(client, store):
@@ -626,8 +728,75 @@ def test_serve_without_a_build_exits_2(tmp_path, capsys):
     assert "mscev build" in capsys.readouterr().err
 
 
-def test_stored_query_pages_over_http(client):
-    whole = client.get("/queries/findings", params={"format": "json"}).json()["results"]["bindings"]
-    page = client.get("/queries/findings", params={"format": "json", "limit": 3, "offset": 4}).json()
+def test_stored_query_pages_over_http(patient_client):
+    """(The patient server: `findings` may take longer than the short time limit of `client` on a busy machine.)"""
+    whole = patient_client.get("/queries/findings", params={"format": "json"}).json()["results"]["bindings"]
+    page = patient_client.get("/queries/findings", params={"format": "json", "limit": 3, "offset": 4}).json()
     assert page["results"]["bindings"] == whole[4:7]
-    assert client.get("/queries/findings", params={"format": "json", "limit": -1}).status_code in (400, 422)
+    assert patient_client.get("/queries/findings", params={"format": "json", "limit": -1}).status_code in (400, 422)
+
+
+# ---------------------------------------------------------------- issue 14: bounded caches
+
+def test_the_answer_cache_of_the_pages_is_bounded(built):
+    """/network?focus=<any new IRI> kept every answer forever (issue 14, defect 4): the cache has a byte budget."""
+    budget = 40_000
+    with TestClient(create_app(Settings(build_dir=built.out, workers=1, cache_bytes=budget))) as test_client:
+        answers = test_client.app.state.site.answers
+        for number in range(120):
+            assert test_client.get("/network", params={"focus": f"https://example.org/new/{number}"}).status_code == 404
+        assert 0 < answers.currsize <= budget
+        assert len(answers) < 120
+        assert test_client.get("/network").status_code == 200  # and a page still works
+
+
+def test_the_labeler_remembers_a_bounded_number_of_iris(store):
+    label = labeler(store, cache_size=10)
+    for number in range(50):
+        assert label(ox.NamedNode(f"https://example.org/new/{number}")) is None
+    assert label(ox.NamedNode(FINDING))
+    assert label.cache_info().currsize == 10
+
+
+# ---------------------------------------------------------------- issue 14: a rebuild while serving
+
+def test_a_rebuild_while_serving_switches_every_answer_to_the_new_build(built, tmp_path):
+    """Issue 14, defect 7: after `mscev build` into the served folder, answers were stale, then flipped between
+    the old and the new build as workers were replaced. Now the server switches all at once, and every response
+    names its build."""
+    import shutil
+    import time
+
+    from mscev.atomic import swap_in
+    from mscev.build import write_build_manifest
+    from mscev.web.pool import build_id
+
+    served, staging = tmp_path / "served", tmp_path / "staging"
+    shutil.copytree(built.out, served)
+    new_fact = "ASK { <https://example.org/rebuilt> ?p ?o }"
+    with TestClient(create_app(Settings(build_dir=served, workers=2, timeout=10))) as test_client:
+        old = build_id(served)
+        assert test_client.get("/queries/graph-summary?format=json").headers["x-mscev-build"] == old
+        assert test_client.get("/").headers["x-mscev-build"] == old
+        assert send(test_client, "POST form", new_fact, "application/sparql-results+json").json()["boolean"] is False
+
+        shutil.copytree(built.out, staging)  # a new build, swapped in whole as `mscev build` does
+        store = ox.Store(str(staging / "store"))
+        store.add(ox.Quad(ox.NamedNode("https://example.org/rebuilt"), ox.NamedNode("https://example.org/p"),
+                          ox.Literal("new"), ox.NamedNode("https://w3id.org/mscev/data/graph/asserted")))
+        store.flush()
+        summary = json.loads((staging / "summary.json").read_text())
+        (staging / "summary.json").write_text(json.dumps({**summary, "rebuilt": True}))
+        write_build_manifest(staging, store)  # a whole build, as `mscev build` writes it
+        del store
+        swap_in(staging, served)
+        new = build_id(served)
+        time.sleep(1.1)
+
+        seen = set()
+        for _ in range(12):
+            response = send(test_client, "POST form", new_fact, "application/sparql-results+json")
+            seen.add((response.headers["x-mscev-build"], response.json()["boolean"]))
+            page = test_client.get("/queries/graph-summary?format=json")
+            seen.add((page.headers["x-mscev-build"], True))
+        assert new != old and seen == {(new, True)}

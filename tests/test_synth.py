@@ -71,7 +71,7 @@ def test_corpus_covers_every_shape(tmp_path):
 
 def test_refuses_to_overwrite_a_folder_that_is_not_a_corpus(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
-    with pytest.raises(MscevError, match="not a synthetic corpus"):
+    with pytest.raises(MscevError, match="holds files that mscev did not write as the corpus"):
         synthesize(10, tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 

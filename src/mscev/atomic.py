@@ -14,14 +14,16 @@ import errno
 import fcntl
 import glob
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 from contextlib import contextmanager
 from pathlib import Path
 
 from mscev.errors import MscevError
+from mscev.paths import PROJECT_ROOT, SOURCE_DIRS
+from mscev.processes import remove_stale
 
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
@@ -37,6 +39,32 @@ def check_writable(folder: Path) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise MscevError(f"{folder}: not writable (read-only or not yours), so nothing can be written there "
                          "(choose another --out)")
+
+
+def check_output_folder(out: Path, what: str, markers: Iterable[str], sources: Iterable[Path] = ()) -> None:
+    """Refuse an --out folder whose replacement would lose files mscev did not write: /, the home folder, the
+    project root, a folder holding sources (the project's, or ``sources``, the files being read), and any
+    folder that is not empty and has none of ``markers`` (the files by which each kind of output knows its own
+    previous copy: a build's summary.json, a release's SHA256SUMS, a corpus's synth.json)."""
+    where = Path(out).resolve()
+    if where in {Path("/"), Path.home().resolve(), PROJECT_ROOT.resolve()}:
+        raise MscevError(f"--out {out}: that is {_known_folder(where)}; {what} replaces its output folder whole, "
+                         "so choose a new or empty folder")
+    for source in (*SOURCE_DIRS, *map(Path, sources)):
+        source = source.resolve()
+        if where == source or where in source.parents:
+            raise MscevError(f"--out {out}: holds the sources ({source}); {what} replaces its output folder whole, "
+                             "so choose a new or empty folder")
+    if where.is_dir() and not any((where / marker).exists() for marker in markers) and any(where.iterdir()):
+        raise MscevError(f"--out {out}: holds files that mscev did not write as {what} (it has no "
+                         f"{' or '.join(markers)}); replacing the folder would delete them, so choose a new or empty "
+                         "folder")
+
+
+def _known_folder(where: Path) -> str:
+    if where == Path("/"):
+        return "the root folder /"
+    return "your home folder" if where == Path.home().resolve() else "the project root"
 
 
 def write_text(path: Path, text: str) -> None:
@@ -62,29 +90,43 @@ def writing(path: Path) -> Iterator[BinaryIO]:
             raise MscevError(f"{path}: cannot write it ({error.strerror or error})") from None
         return
     try:
-        handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False, prefix=f".{path.name}.",
-                                             suffix=".tmp")
+        temporary, handle = _new_file(path)
     except OSError as error:
         raise MscevError(f"{path}: cannot write there ({error.strerror or error})") from None
     try:
         with handle:
             yield handle
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except OSError as error:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise MscevError(f"{path}: cannot write it ({error.strerror or error}); nothing was changed") from None
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
+def _new_file(path: Path) -> tuple[Path, BinaryIO]:
+    """A new temporary sibling of ``path``, opened for writing with mode 0666 less the umask, as any other output
+    (tempfile's files are 0600 whatever the umask, and keep that mode when renamed into place). Its name carries
+    this process's PID, so the next writer removes it if this one is killed."""
+    remove_stale(path.parent, f".{path.name}.", ".tmp")
+    for _ in range(100):
+        name = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            return name, os.fdopen(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), "wb")
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
 @contextmanager
-def replacing_folder(out: Path, what: str) -> Iterator[Path]:
+def replacing_folder(out: Path, what: str, markers: Iterable[str], sources: Iterable[Path] = ()) -> Iterator[Path]:
     """A fresh staging folder for a new ``out``, to be put in place with ``swap_in``; removed in any case.
 
-    ``what`` names the output in messages ("the build", "the release").
+    ``what`` names the output in messages ("the build", "the release"); ``out`` must pass check_output_folder.
     """
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # "." or "..": a folder with a name, whose siblings hold lock and staging
+    check_output_folder(out, what, markers, sources)
     check_writable(out.parent)
     with locked(out, what):
         _remove_leftovers(out)
@@ -115,6 +157,7 @@ def swap_in(staging: Path, out: Path) -> None:
 def locked(out: Path, what: str) -> Iterator[None]:
     """Hold the exclusive lock of ``out`` (also for changes made in place); a second writer is refused with the
     holder's PID."""
+    out = Path(os.path.abspath(out))
     path = out.with_name(f".{out.name}.lock")
     try:
         handle = open(path, "a+", encoding="utf-8")

@@ -13,7 +13,6 @@ Two engines write the same build/ layout:
 triples: pySHACL and HermiT then take minutes), else the reference engine.
 """
 
-import ctypes
 import json
 import os
 import signal
@@ -28,18 +27,24 @@ import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
-from mscev.derive import copy_derived, derive, write_derived
+from mscev.derive import DERIVED_GRAPHS, copy_derived, derive, write_derived
 from mscev.errors import MscevError
-from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store
+from mscev.export import canonical, canonical_quads
+from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
+from mscev.manifest import MANIFEST, source_digests, write_manifest
 from mscev.namespaces import bind_prefixes, prefix_map
-from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_digests, source_files
-from mscev.query import ASSERTED_GRAPH, INFERRED_GRAPH, STORE_DIR, rows, run_query, separate_values_not_from_body
+from mscev.processes import OUT_OF_MEMORY_HINT, die_with, with_parent
+from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
+from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, STORE_DIR, rows, run_query,
+                         separate_values_not_from_body)
 from mscev.reason import ReasoningResult, StoreReasoningResult, java_available, reason, reason_store
 from mscev.validate import ValidationReport, validate, validate_store
 
 ENGINES = ("auto", "reference", "fast")
+BUILD_MARKERS = (MANIFEST, "summary.json")  # a folder holding one is a build, which --out may replace
+BUILD_FILES = ("graph.nt", "graph.ttl", "inferred.ttl", "summary.json", "validation.ttl", "validation.txt",
+               *(derived.file_name for derived in DERIVED_GRAPHS))
 FAST_ENGINE_BYTES = 8_000_000
-PR_SET_PDEATHSIG = 1
 ENGINE_NAMES = {"dl": "HermiT (OWL 2 DL) via owlready2", "rl": "OWL 2 RL closure (reasonable, plus property chains)",
                 "rl-sparql": "OWL 2 RL closure (SPARQL rules on pyoxigraph)"}
 
@@ -83,7 +88,7 @@ def build(out: Path = DEFAULT_BUILD_DIR, extra: Iterable[Path] = (), use_reasone
         seconds[stage] = round(time.perf_counter() - started, 3)
         return value
 
-    with replacing_folder(out, "the build") as staging:
+    with replacing_folder(out, "the build", BUILD_MARKERS, sources=files) as staging:
         loader = _DiskStoreLoader(staging / STORE_DIR, files) if fast else None
         try:
             if fast:
@@ -124,13 +129,14 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
             _write_graphs_fast(result, staging, loader)
         else:
             _write_graphs(result, staging)
-        result.report.graph.serialize(staging / "validation.ttl", format="turtle", encoding="utf-8")
+        canonical(result.report.graph).serialize(staging / "validation.ttl", format="turtle", encoding="utf-8")
         (staging / "validation.txt").write_text(result.report.as_text(), encoding="utf-8")
         summary = {"counts": result.counts, "seconds": result.seconds, "engine": result.engine,
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
                    "inferred": result.reasoning.counts() if result.reasoning else {}, "derived": result.derived,
                    "synthetic": result.synthetic, "data_dir": str(result.data_dir.resolve()), "sources": result.sources}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        write_build_manifest(staging, ox.Store.read_only(str(staging / STORE_DIR)))
         swap_in(staging, result.out)
     except OSError as error:
         raise MscevError(f"{result.out}: cannot write the build ({error.strerror or error}); "
@@ -140,8 +146,9 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
 def _write_graphs(result: BuildResult, staging: Path) -> None:
     """Reference engine: the rdflib graphs as Turtle and sorted N-Triples, and the store built from them."""
     inferred = result.reasoning.inferred if result.reasoning else bind_prefixes(Graph())
-    result.loaded.graph.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
-    _write_sorted_ntriples(result.loaded.graph, staging / "graph.nt")
+    asserted = canonical(result.loaded.graph)
+    asserted.serialize(staging / "graph.ttl", format="turtle", encoding="utf-8")
+    _write_sorted_ntriples(asserted, staging / "graph.nt")
     _write_inferred(inferred, result.reasoning, staging / "inferred.ttl")
     store = ox.Store(str(staging / STORE_DIR))
     store.bulk_load(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ASSERTED_GRAPH)
@@ -157,27 +164,31 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
 
 def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLoader") -> None:
     """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred triples added to the
-    on-disk store that the loader process has filled with the asserted ones meanwhile."""
+    on-disk store that the loader process has filled with the asserted ones meanwhile.
+
+    The in-memory store lists triples in no fixed order, so each graph goes out as N-Triples sorted by the system's
+    `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there)."""
     memory = result.loaded.store
+    _canonical_blank_nodes(memory)
     _derive(result, memory, staging)
     result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
-    unsorted = staging / ".graph.nt.unsorted"
-    memory.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=ASSERTED_GRAPH)
-    _sort_lines(unsorted, staging / "graph.nt")
-    unsorted.unlink()
-    memory.dump(str(staging / "graph.ttl"), ox.RdfFormat.TURTLE, from_graph=ASSERTED_GRAPH, prefixes=prefix_map())
+    _dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
+    ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
+                 ox.RdfFormat.TURTLE, prefixes=prefix_map())
     header = bind_prefixes(Graph())
     _mark_inferred(header, result.reasoning)
+    inferred = staging / ".inferred.nt"
+    if result.reasoning:
+        _dump_sorted(memory, INFERRED_GRAPH, inferred)
     with (staging / "inferred.ttl").open("wb") as handle:
         handle.write(header.serialize(format="turtle", encoding="utf-8"))
         if result.reasoning:
-            memory.dump(handle, ox.RdfFormat.TURTLE, from_graph=INFERRED_GRAPH, prefixes=prefix_map())
+            ox.serialize(ox.parse(path=str(inferred), format=ox.RdfFormat.N_TRIPLES), handle, ox.RdfFormat.TURTLE,
+                         prefixes=prefix_map())
     loader.wait()
     store = ox.Store(str(staging / STORE_DIR))
     separate_values_not_from_body(store)
     if result.reasoning:
-        inferred = staging / ".inferred.nt"
-        memory.dump(str(inferred), ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)
         store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
         inferred.unlink()
     copy_derived(memory, store, staging)
@@ -191,6 +202,24 @@ def _derive(result: BuildResult, store: ox.Store, staging: Path) -> None:
     result.derived = derive(store)
     write_derived(store, staging, prefix_map())
     result.seconds["derive"] = round(time.perf_counter() - started, 3)
+
+
+def _dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
+    """One graph of ``store`` as N-Triples sorted by line (_sort_lines)."""
+    unsorted = target.with_name(f".{target.name}.unsorted")
+    store.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=graph)
+    _sort_lines(unsorted, target)
+    unsorted.unlink()
+
+
+def _canonical_blank_nodes(store: ox.Store) -> None:
+    """Relabel the blank nodes of the store's asserted and inferred graphs canonically (mscev.export.canonical_quads),
+    in place: only the quads that hold one are read and rewritten."""
+    found = store.query("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) } }")
+    quads = [ox.Quad(row["s"], row["p"], row["o"], row["g"]) for row in found]
+    for quad in quads:
+        store.remove(quad)
+    store.extend(canonical_quads(quads))
 
 
 class _DiskStoreLoader:
@@ -209,7 +238,10 @@ class _DiskStoreLoader:
 
     def wait(self) -> None:
         if self.process.wait() != 0:  # the log ends with the loader's exception (a traceback before it)
-            lines = self.log.read_text(errors="replace").strip().splitlines() or [f"exit {self.process.returncode}"]
+            log = self.log.read_text(errors="replace")
+            if "memory allocation of" in log or "MemoryError" in log or self.process.returncode == -signal.SIGKILL:
+                raise MscevError(f"loading the on-disk store ran out of memory; {OUT_OF_MEMORY_HINT}")
+            lines = log.strip().splitlines() or [f"exit {self.process.returncode}"]
             raise MscevError(f"loading the on-disk store failed: {lines[-1]}")
         self.log.unlink()
 
@@ -222,29 +254,20 @@ class _DiskStoreLoader:
 def load_disk_store(path: str, files: list[str], parent: int) -> None:
     """The asserted graph of an on-disk store, straight from the Turtle files (run by _DiskStoreLoader, whose
     PID is ``parent``: the loader dies with a killed build instead of writing on unseen)."""
-    _die_with(parent)
+    die_with(parent)
     os.nice(10)  # not needed before the write stage: the main process's load, validation and reasoning go first
     store = ox.Store(path)
     for file in files:
-        store.bulk_load(path=file, format=ox.RdfFormat.TURTLE, base_iri=Path(file).resolve().as_uri(),
-                        to_graph=ASSERTED_GRAPH)
+        store.bulk_load(**turtle_source(Path(file)), format=ox.RdfFormat.TURTLE,
+                        base_iri=Path(file).resolve().as_uri(), to_graph=ASSERTED_GRAPH)
     store.flush()
-
-
-def _die_with(parent: int) -> None:
-    """Ask Linux to kill this process when its parent dies (prctl PR_SET_PDEATHSIG); exit if it already has."""
-    prctl = getattr(ctypes.CDLL(None), "prctl", None)
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        sys.exit(1)
 
 
 def _sort_lines(source: Path, target: Path) -> None:
     """``sort -u`` in byte order (the order of _write_sorted_ntriples), spilling to disk rather than memory."""
     try:
         subprocess.run(["sort", "-u", "-S", "1G", "-T", str(target.parent), "-o", str(target), str(source)],
-                       env={**os.environ, "LC_ALL": "C"}, check=True, capture_output=True)
+                       env={**os.environ, "LC_ALL": "C"}, check=True, capture_output=True, **with_parent())
     except FileNotFoundError:
         raise MscevError(f"the fast engine sorts {target.name} with the system's `sort`, which is not on PATH: "
                          "install coreutils, or build with --engine reference") from None
@@ -290,11 +313,21 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
         summary.update(reasoner=ENGINE_NAMES[reasoning.profile], inferred=reasoning.counts())
         write_text(summary_file, json.dumps(summary, indent=2) + "\n")  # queries then say which inferences they see
+        write_build_manifest(build_dir, store)
 
 
 def is_synthetic(store: ox.Store) -> bool:
     """Whether the graph is a corpus made by `mscev synth` (its review is a mscev:SyntheticReview)."""
     return bool(store.query("ASK { ?review a <https://w3id.org/mscev/SyntheticReview> }", use_default_graph_as_union=True))
+
+
+def write_build_manifest(folder: Path, store: ox.Store) -> None:
+    """manifest.json: the build's files and the store's triples per graph (mscev.manifest)."""
+    graphs = {}
+    for graph in (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, *(derived.graph for derived in DERIVED_GRAPHS)):
+        found = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+        graphs[graph.value] = int(next(found)[0].value)
+    write_manifest(folder, BUILD_FILES, graphs)
 
 
 def graph_counts(result: BuildResult, store: ox.Store) -> dict[str, int]:

@@ -42,6 +42,7 @@ def escape(text: str) -> str:
 
     return escape_markup(text)
 
+SUPERVISED = ("build", "reason")  # the commands that hold a whole graph in memory
 PATH = click.Path(path_type=Path)
 extra_files = click.argument("extra", nargs=-1, type=PATH, metavar="[EXTRA]...")
 
@@ -110,11 +111,13 @@ def build(out_dir: Path, no_reason: bool, engine: str, data: Path | None) -> Non
 
     from mscev.build import build as run_build
     from mscev.paths import TRIPLES_DIR
+    from mscev.processes import report_stage
 
     if data is not None and not data.is_dir():
         raise MscevError(f"--data {data}: no such folder")
     with err().status("building…") as status:
         def on_stage(stage: str) -> None:
+            report_stage(stage)
             status.update(f"{stage}…")
             if not err().is_terminal:  # no spinner in a log or pipe: one line per stage instead
                 err().print(f"build stage: {stage}")
@@ -325,7 +328,9 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
 
 def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file,
                     ids, limit, offset) -> None:
-    """`mscev query --endpoint`: the same binding and output, on a server; the table's labels come from it."""
+    """`mscev query --endpoint`: the same binding and output, on a server; the labels of a table, CSV or TSV come
+    from it. An endpoint has no build summary to say which reasoner made its inferences: the table's caption says
+    they are those published in the graph, and where."""
     from mscev import render
     from mscev.remote import PUBLISHED_GRAPH, RemoteStore, run_remote_query
 
@@ -338,10 +343,10 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, b
     with RemoteStore(endpoint, graph or PUBLISHED_GRAPH, user, password) as remote:
         results = run_remote_query(stored, values, remote, limit=limit, offset=offset)
         labels = None
-        if fmt == "table":
+        if fmt == "table" or fmt in render.PLAIN_FORMATS:
             results, labels = remote.labels(results)
     render.emit(results, fmt, out_file, out, label=render.labeler(labels) if labels is not None else None, ids=ids,
-                title=stored.summary or None)
+                title=stored.summary or None, caption=f"inferences: as published in {remote.graph} at {remote.shown}")
 
 
 @app.command()
@@ -368,22 +373,39 @@ def stats(build_dir: Path) -> None:
 @click.option("--host", default="127.0.0.1", help="Address to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, help="TCP port.")
 @build_option()
-@click.option("--workers", type=click.IntRange(min=1), default=2, help="Query worker processes.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, help="Query worker processes for free queries "
+              "(the SPARQL protocol), at a lower CPU priority.")
+@click.option("--reserved-workers", type=click.IntRange(min=1), default=1, help="Query worker processes kept for "
+              "stored queries and pages, so that heavy free queries cannot starve them.")
+@click.option("--client-queries", type=click.IntRange(min=1), default=2, help="Free queries one client (address) "
+              "may have running or waiting at once (429 beyond).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0,
               help="Seconds a query may run before it is stopped (503).")
 @click.option("--max-rows", type=click.IntRange(min=1), default=10_000, help="Rows (or triples) a result may have; "
               "more is refused with 400 (web pages show the first rows instead).")
+@click.option("--max-answer", type=click.IntRange(min=1), default=64, help="MiB an answer may have; a larger one is "
+              "refused with 400 (the server holds at most this much per worker).")
 @click.option("--max-body", type=click.IntRange(min=1024), default=256 * 1024,
               help="Bytes a request body may have (413 beyond).")
 @click.option("--worker-memory", type=click.IntRange(min=256), default=2048,
               help="MiB of memory a query worker may use (503 beyond).")
+@click.option("--max-connections", type=click.IntRange(min=8), default=1000, help="Connections kept open at once "
+              "(within the open-file limit); beyond, the one waiting longest for its request is closed.")
+@click.option("--request-timeout", type=click.FloatRange(min=0.5), default=10.0,
+              help="Seconds a client has to send its whole request, from connecting or from the last answer.")
 @click.option("--log-level", default="info", help="uvicorn log level (info logs each request).")
-def serve(host: str, port: int, build_dir: Path, workers: int, timeout: float, max_rows: int, max_body: int,
-          worker_memory: int, log_level: str) -> None:
+@click.option("--base-url", help="Public address of the site (e.g. https://kg.example.org/mscev/), named in the "
+              "service description; default: the address it listens on.")
+def serve(host: str, port: int, build_dir: Path, workers: int, reserved_workers: int, client_queries: int,
+          timeout: float, max_rows: int, max_answer: int, max_body: int, worker_memory: int, max_connections: int,
+          request_timeout: float, log_level: str, base_url: str | None) -> None:
     """Serve the built graph: SPARQL 1.1 endpoint at /sparql, linked-data pages, and a web interface at /."""
     from mscev.serve import Settings, serve as run_server
 
-    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory)
+    settings = Settings(build_dir, workers, timeout, max_rows, max_body, worker_memory, base_url,
+                        reserved_workers=reserved_workers, client_queries=client_queries,
+                        max_connections=max_connections, request_timeout=request_timeout,
+                        max_answer_bytes=max_answer * 1024 * 1024)
     err().print(f"mscev serving {build_dir} at http://{host}:{port}/ (SPARQL endpoint: /sparql); Ctrl-C stops it.")
     run_server(host, port, settings, log_level=log_level)
 
@@ -440,22 +462,25 @@ def release(out_dir: Path, build_dir: Path) -> None:
 @click.option("--release", "release_dir", type=PATH, default=DEFAULT_RELEASE_DIR,
               help="Release folder (`mscev release`).")
 @click.option("--chunk", type=click.IntRange(min=1), help="Triples per request (default 50,000).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300.0, show_default=True,
+              help="Seconds one request (a chunk sent and answered) may take in all.")
 def publish(endpoint: str, graph: str | None, user: str | None, password: str | None, release_dir: Path,
-            chunk: int | None) -> None:
+            chunk: int | None, timeout: float) -> None:
     """Load a release (asserted and inferred triples) into a triple store server, replacing the graph it had there."""
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
     from rich.table import Table
 
-    from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish
+    from mscev.remote import CHUNK_TRIPLES, PUBLISHED_GRAPH, publish as run_publish, redact
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("triples"),
                TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err(), transient=True) as progress:
         task = progress.add_task("publishing", total=None)
         result = run_publish(endpoint, release_dir, graph or PUBLISHED_GRAPH, user, password, chunk or CHUNK_TRIPLES,
-                             on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total))
-    table = Table(title=f"mscev publish {release_dir} → {endpoint}")
+                             on_chunk=lambda sent, total: progress.update(task, completed=sent, total=total),
+                             timeout=timeout)
+    table = Table(title=f"mscev publish {release_dir} → {escape(redact(endpoint))}")
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_row("graph", escape(result.graph))
@@ -577,8 +602,11 @@ def update_imports() -> None:
     ontology/imports/synonyms.tsv."""
     from mscev.imports import write_imports
 
-    terms, synonyms = write_imports()
-    out().print(f"Wrote ontology/imports/external.ttl with {terms} terms and {synonyms} synonyms.")
+    terms, synonyms, changed = write_imports()
+    if changed:
+        out().print(f"Wrote ontology/imports/external.ttl with {terms} terms and {synonyms} synonyms.")
+    else:
+        out().print(f"ontology/imports/external.ttl is up to date ({terms} terms, {synonyms} synonyms): not rewritten.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -591,6 +619,11 @@ def main(argv: list[str] | None = None) -> int:
     except (click.Abort, KeyboardInterrupt):
         err().print("aborted")
         return 2
+    except MemoryError:
+        from mscev.processes import OUT_OF_MEMORY_HINT
+
+        sys.stderr.write(f"error: mscev ran out of memory (Python could not allocate more); {OUT_OF_MEMORY_HINT}.\n")
+        return 2
     except click.ClickException as error:  # usage errors: unknown option, bad value
         error.show()
         return 2
@@ -598,5 +631,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. The commands that can run out of memory run in a child process that this one
+    watches (mscev.processes.supervise), so that a native library's abort or the kernel's OOM killer still ends
+    with a message."""
+    import os
+
+    from mscev.processes import SUPERVISED_VARIABLE, supervise
+
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command in SUPERVISED and SUPERVISED_VARIABLE not in os.environ:
+        sys.exit(supervise(sys.argv[1:], command))
     sys.exit(main())

@@ -1,9 +1,8 @@
 """Export stage: the built graph in the standard RDF forms, byte-identical for identical input.
 
 Determinism. The curated triples have no blank nodes, but the ontology's OWL restrictions and lists do. Before
-anything is written, every blank node gets a canonical label from rdflib.compare.to_canonical_graph: a hash of
-the node's own surroundings, so the same graph always gets the same labels and a label changes only when that
-node's neighbourhood does (a release diff stays local). Each form is then written in a fixed order: N-Triples
+anything is written, every blank node gets a canonical label by RDF Dataset Canonicalization (RDFC-1.0, see
+canonical_quads), so the same graph always gets the same labels (the build's files use the same function). Each form is then written in a fixed order: N-Triples
 and N-Quads sorted by line; Turtle by rdflib's sorted pretty-printer; TriG by the same printer with the graphs
 in IRI order (rdflib's own TriG writer takes them in hash order); JSON-LD with nodes and values sorted before
 PyLD compacts them; RDF/XML by pyoxigraph from sorted triples (rdflib's plain RDF/XML writer iterates in hash
@@ -29,6 +28,7 @@ import json
 import os
 import shutil
 from datetime import date, datetime, timezone
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -58,8 +58,11 @@ PROVENANCE_PREDICATES = tuple(MSCEV + name for name in ("citedStudy", "statedIn"
 
 def export(fmt: str, build_dir: Path = DEFAULT_BUILD_DIR, inferred: bool = False) -> bytes:
     """The built graph (asserted, or with ``inferred`` also the reasoner's triples) in ``fmt`` (see FORMATS)."""
+    from mscev.query import open_store
+
     if fmt not in FORMATS:
         raise MscevError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    open_store(build_dir, checksums=True)
     if fmt == "rdfxml":
         return to_rdfxml(ontology_graph())
     graph = built_graph(build_dir, inferred=inferred)
@@ -89,7 +92,7 @@ def write_streamed(fmt: str, handle: BinaryIO, build_dir: Path = DEFAULT_BUILD_D
 
     from mscev.query import INFERRED_GRAPH, open_store
 
-    store = open_store(build_dir)
+    store = open_store(build_dir, checksums=True)
     asserted = Path(build_dir) / "graph.nt"
     if not asserted.is_file():
         raise MscevError(f"no {asserted}: run `mscev build` again")
@@ -160,14 +163,35 @@ def ontology_graph() -> Graph:
 
 
 def canonical(graph: Graph) -> Graph:
-    """A copy of ``graph`` with canonical blank-node labels and the project's prefixes bound."""
-    from rdflib import Graph
-    from rdflib.compare import to_canonical_graph
+    """A copy of ``graph`` with canonical blank-node labels (canonical_quads) and the project's prefixes bound."""
+    import pyoxigraph as ox
+    from rdflib import BNode, Graph
+
+    from mscev.load import to_oxigraph, to_rdflib
 
     result = bind_prefixes(Graph())
-    for triple in to_canonical_graph(graph):
-        result.add(triple)
+    blank = []
+    for triple in graph:
+        if isinstance(triple[0], BNode) or isinstance(triple[2], BNode):
+            blank.append(ox.Quad(*map(to_oxigraph, triple)))
+        else:
+            result.add(triple)
+    for quad in canonical_quads(blank):
+        result.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
     return result
+
+
+def canonical_quads(quads: Iterable) -> list:
+    """The quads with their blank nodes relabelled by RDF Dataset Canonicalization (W3C RDFC-1.0, pyoxigraph's
+    implementation): _:c14n0, _:c14n1, ... by the hashes of each node's surroundings, the same for the same graph
+    whatever labels it came with. Pass only the quads that hold a blank node: RDFC-1.0 labels a node from the
+    quads it appears in, so the others change nothing and the graph of millions of triples need not be copied.
+    The numbering follows the hash order, so adding a blank node renumbers those hashed after it."""
+    import pyoxigraph as ox
+
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return list(dataset)
 
 
 def issued_date() -> date:

@@ -185,12 +185,15 @@ def _add_part_of(graph: Graph, child: URIRef, whole: URIRef) -> None:
 
 
 def write_imports(path: Path = EXTERNAL_FILE, terms_path: Path = TERMS_FILE,
-                  synonyms_path: Path = SYNONYMS_FILE) -> tuple[int, int]:
-    """Regenerate the import module from the term and synonym lists; returns the numbers of terms and synonyms."""
+                  synonyms_path: Path = SYNONYMS_FILE) -> tuple[int, int, bool]:
+    """Regenerate the import module from the term and synonym lists; returns the numbers of terms and synonyms, and
+    whether the file changed. Identical content is not written again, so nothing looks changed since a build."""
+    from mscev.atomic import write_text
+
     terms = read_terms(terms_path)
     synonyms = read_synonyms(synonyms_path, {term.curie: term.label for term in terms})
     text = imports_graph(terms, synonyms).serialize(format="turtle")
-    tmp = path.with_suffix(".ttl.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return len(terms), len(synonyms)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return len(terms), len(synonyms), False
+    write_text(path, text)
+    return len(terms), len(synonyms), True

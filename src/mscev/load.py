@@ -9,13 +9,13 @@ pyoxigraph store instead, never building an rdflib graph; it finds which file st
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
 from mscev.errors import MscevError
@@ -23,6 +23,9 @@ from mscev.namespaces import bind_prefixes
 from mscev.paths import source_files
 
 PYOXIGRAPH_POSITION = re.compile(r"^Parser error at line \d+ (column \d+|between columns \d+ and \d+): ")
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+MAX_TERM_BYTES = 16 << 20  # pyoxigraph's parser buffer: no literal or IRI can be longer
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"  # allowed before UTF-8 text; pyoxigraph and rdflib read it as a stray character
 
 
 @dataclass
@@ -39,50 +42,72 @@ class LoadedGraph:
 
 
 def parse_turtle(path: Path) -> Graph:
-    """Parse one Turtle file, raising MscevError with file:line:column on any problem."""
-    if not path.is_file():
-        raise MscevError(f"{path}: no such file")
-    try:
-        data = path.read_bytes()
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line, column = data.count(b"\n", 0, error.start) + 1, error.start - data.rfind(b"\n", 0, error.start)
-        raise MscevError(f"{path}:{line}:{column}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise MscevError(f"{path}: cannot read ({error.strerror})") from None
+    """Parse one Turtle file into an rdflib graph, raising MscevError with file:line:column on any problem.
+
+    The parser is pyoxigraph's, the strict one the store and the fast engine use, so every command accepts and
+    refuses the same files: rdflib's own parser lets through what the store then rejects (an IRI with a space,
+    a lone surrogate escape). Blank-node labels are the file's own: ``_:b`` in two files are two nodes.
+    """
     graph = Graph()
-    try:
-        graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
-    except BadSyntax as error:
-        if 0 <= error._i <= len(text):
-            raise MscevError(_syntax_message(path, text, error)) from None
-        # at the end of the text rdflib may give an offset counted from elsewhere (negative): ask pyoxigraph
-        raise MscevError(f"{_stricter_position(path, text, error.lines + 1)} Turtle syntax error: {error._why}") \
-            from None
-    except Exception as error:  # rdflib raises plain exceptions (bad IRIs and literals, its own bugs), no position
-        raise MscevError(f"{_stricter_position(path, text)} cannot parse as Turtle: {error}") from None
+    blank_nodes: dict[str, BNode] = {}
+    with reading_turtle(path) as parser:
+        for quad in parser:
+            graph.add(tuple(to_rdflib(term, blank_nodes) for term in (quad.subject, quad.predicate, quad.object)))
+        for prefix, namespace in parser.prefixes.items():
+            graph.bind(prefix, namespace)
     return graph
 
 
-def _stricter_position(path: Path, text: str, line: int | None = None) -> str:
-    """'FILE:LINE:COLUMN: why;' of the first error pyoxigraph's parser finds in ``text``; when it finds none,
-    'FILE:LINE:' with the line rdflib gave, if any."""
+@contextmanager
+def reading_turtle(path: Path, parse: bool = True) -> Iterator:
+    """pyoxigraph's Turtle parser on ``path`` (with ``parse``; else nothing, for a reader of the caller's own,
+    such as Store.bulk_load), its errors turned into MscevError: syntax errors with FILE:LINE:COLUMN and the line,
+    a term over pyoxigraph's 16 MiB buffer with FILE:LINE, unreadable files with the system's reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise MscevError(f"{path}: no such file")
     try:
-        for _ in ox.parse(text, ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()):
-            pass
+        yield ox.parse(**turtle_source(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()) \
+            if parse else None
     except SyntaxError as error:
-        return f"{path}:{error.lineno}:{error.offset}: {PYOXIGRAPH_POSITION.sub('', error.msg)};"
-    return f"{path}:{line}:" if line else f"{path}:"
+        why = PYOXIGRAPH_POSITION.sub("", error.msg)
+        raise MscevError(f"{path}:{error.lineno}:{error.offset}: Turtle syntax error: {why}"
+                         f"{_shown_line(path, error.lineno)}") from None
+    except MemoryError as error:
+        if "buffer maximal size" not in str(error):
+            raise
+        raise MscevError(f"{path}:{_first_line_longer_than(path, MAX_TERM_BYTES)}: a literal or IRI longer than "
+                         "16 MiB, more than the RDF parser (and so the store) can hold in one term; shorten it or "
+                         "link to a file instead") from None
+    except OSError as error:
+        raise MscevError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
-def _syntax_message(path: Path, text: str, error: BadSyntax) -> str:
-    """file:line:column: why, with the offending line shown."""
-    start = text.rfind("\n", 0, error._i) + 1
-    line_no = text.count("\n", 0, error._i) + 1
-    column = error._i - start + 1
-    end = text.find("\n", error._i)
-    line = text[start : end if end != -1 else len(text)]
-    return f"{path}:{line_no}:{column}: Turtle syntax error: {error._why}\n    {line.strip()}"
+def _shown_line(path: Path, number: int | None) -> str:
+    """The line a syntax error is on, indented on a line of its own (nothing when it is long or unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if line_no == number:
+                    text = line.decode("utf-8", "replace").strip().removeprefix("\ufeff")
+                    return f"\n    {text}" if len(text) <= 300 else ""
+    except OSError:
+        pass
+    return ""
+
+
+def _first_line_longer_than(path: Path, limit: int) -> int | str:
+    """The number of the first line of ``path`` longer than ``limit`` bytes, read in chunks ('?' if none)."""
+    line, length = 1, 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            for piece_no, piece in enumerate(chunk.split(b"\n")):
+                if piece_no:
+                    line, length = line + 1, 0
+                length += len(piece)
+                if length > limit:
+                    return line
+    return "?"
 
 
 def load_graph(extra: Iterable[Path] = (), files: Iterable[Path] | None = None) -> LoadedGraph:
@@ -118,9 +143,10 @@ class LoadedStore:
         found: dict[ox.NamedNode | ox.BlankNode, set[str]] = {}
         for path in self.files if wanted else ():
             name = display_name(path)
-            for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri()):
-                if triple.subject in wanted:
-                    found.setdefault(triple.subject, set()).add(name)
+            with reading_turtle(path) as parser:
+                for triple in parser:
+                    if triple.subject in wanted:
+                        found.setdefault(triple.subject, set()).add(name)
         return {node: ", ".join(sorted(files)) for node, files in found.items()}
 
 
@@ -129,26 +155,45 @@ def load_store(files: Iterable[Path], graph: ox.NamedNode, store: ox.Store | Non
     store = ox.Store() if store is None else store
     paths = [Path(p) for p in files]
     for path in paths:
-        if not path.is_file():
-            raise MscevError(f"{path}: no such file")
-        try:
-            store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri(), to_graph=graph)
-        except SyntaxError as error:
-            why = PYOXIGRAPH_POSITION.sub("", error.msg)
-            raise MscevError(f"{path}:{error.lineno}:{error.offset}: Turtle syntax error: {why}") from None
-        except OSError as error:
-            raise MscevError(f"{path}: cannot read ({error.strerror or error})") from None
+        with reading_turtle(path, parse=False):
+            store.bulk_load(**turtle_source(path), format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri(),
+                            to_graph=graph)
     count = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
     return LoadedStore(store, graph, paths, int(next(count)[0].value))
 
 
-def to_rdflib(term):
-    """A pyoxigraph term as an rdflib term (for reports built with rdflib)."""
+def turtle_source(path: Path) -> dict:
+    """The file for pyoxigraph's parsers, as a keyword argument: ``path`` (its fastest reader), or, for a file
+    that starts with a byte-order mark, ``input``: the bytes after it."""
+    with open(path, "rb") as handle:
+        if handle.read(len(BYTE_ORDER_MARK)) != BYTE_ORDER_MARK:
+            return {"path": str(path)}
+        return {"input": handle.read()}
+
+
+def to_rdflib(term, blank_nodes: dict[str, BNode] | None = None):
+    """A pyoxigraph term as an rdflib term; blank nodes keep their label, or with ``blank_nodes`` get a new one per
+    label (kept in that dict). A simple literal stays plain, as rdflib's parsers give it (no ^^xsd:string)."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    return Literal(term.value, lang=term.language, datatype=None if term.language else URIRef(term.datatype.value))
+        if blank_nodes is None:
+            return BNode(term.value)
+        return blank_nodes.setdefault(term.value, BNode())
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    return Literal(term.value, datatype=None if term.datatype.value == XSD_STRING else URIRef(term.datatype.value))
+
+
+def to_oxigraph(term):
+    """An rdflib term as a pyoxigraph term (the inverse of to_rdflib)."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
 
 
 def display_name(path: Path) -> str:

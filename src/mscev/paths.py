@@ -4,7 +4,6 @@ The package is installed in editable mode from the repository, so the data folde
 this file. ``MSCEV_HOME`` points elsewhere (another checkout) when set.
 """
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -25,15 +24,9 @@ TERMS_FILE = IMPORTS_DIR / "terms.tsv"
 EXTERNAL_FILE = IMPORTS_DIR / "external.ttl"
 SYNONYMS_FILE = IMPORTS_DIR / "synonyms.tsv"
 
-
-def source_digests(files: list[Path]) -> dict[str, str]:
-    """Each file's SHA-256 by its absolute path: a build records what it read, so that staleness is judged by
-    content, not by time (a file rewritten with the same bytes is not a change)."""
-    digests = {}
-    for path in files:
-        with open(path, "rb") as handle:
-            digests[str(Path(path).resolve())] = hashlib.file_digest(handle, "sha256").hexdigest()
-    return digests
+# Folders an output (--out) may never replace, nor any folder that contains one of them.
+SOURCE_DIRS = (ONTOLOGY_DIR, TRIPLES_DIR, QUERIES_DIR, PROJECT_ROOT / "source", PROJECT_ROOT / "src",
+               PROJECT_ROOT / "tests")
 
 
 def source_files(data_dir: Path = TRIPLES_DIR) -> list[Path]:

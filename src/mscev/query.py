@@ -32,7 +32,8 @@ from mscev.derive import DERIVED_GRAPHS
 from mscev.errors import MscevError
 from mscev.names import NameIndex, read_kind, resolve_name
 from mscev.namespaces import curie, expand, prefix_map
-from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_digests, source_files
+from mscev.manifest import source_digests
+from mscev.paths import DEFAULT_BUILD_DIR, QUERIES_DIR, source_files
 
 PARAM_TYPES = ("iri", "literal", "integer", "decimal", "boolean")
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -149,6 +150,13 @@ def stored_queries(folder: Path = QUERIES_DIR) -> dict[str, StoredQuery]:
     return {path.stem: read_query(path) for path in sorted(Path(folder).glob("*.rq"))}
 
 
+def is_project_query(query: StoredQuery) -> bool:
+    """A query of the project's own folders (queries/, the web pages' queries), trusted as code is; any other
+    text (an ad-hoc .rq file, a test's) is held to the endpoint's rules before it runs."""
+    folder = Path(query.path).resolve().parent
+    return folder in (QUERIES_DIR.resolve(), (Path(__file__).parent / "web" / "queries").resolve())
+
+
 def find_query(name_or_file: str) -> StoredQuery:
     """A stored query by name, or an ad-hoc .rq file by path."""
     path = Path(name_or_file)
@@ -164,28 +172,28 @@ def find_query(name_or_file: str) -> StoredQuery:
     return queries[name_or_file]
 
 
-def open_store(build_dir: Path = DEFAULT_BUILD_DIR) -> ox.Store:
-    """The store written by `mscev build`, opened read-only, after a quick check that the build is whole.
+def open_store(build_dir: Path = DEFAULT_BUILD_DIR, checksums: bool = False) -> ox.Store:
+    """The store written by `mscev build`, opened read-only, after checking the build against its manifest
+    (mscev.manifest: sizes; with ``checksums`` also SHA-256 and the store's triple counts, for the commands that
+    read the whole build).
 
     RocksDB checks its files when it opens them (a truncated, missing or overwritten file raises there); an
     emptied store opens fine, so one look-up checks that the asserted graph is there.
     """
+    from mscev.manifest import check_build, damaged
+
     path = Path(build_dir) / STORE_DIR
     if not path.is_dir():
         raise MscevError(f"no built graph in {build_dir}: run `mscev build` first (it writes {path}).")
-
-    def damaged(why: str) -> MscevError:
-        return MscevError(f"the build in {build_dir} is damaged or incomplete ({why}); run `mscev build "
-                          f"--out {build_dir}` to write it again.")
-
-    if not (Path(build_dir) / "summary.json").is_file():
-        raise damaged("no summary.json, which every complete build has")
+    check_build(build_dir)
     try:
         store = ox.Store.read_only(str(path))
         if not store.query("ASK { GRAPH ?g { ?s ?p ?o } }"):
-            raise damaged(f"the store in {path} holds no triples")
+            raise damaged(build_dir, f"the store in {path} holds no triples")
     except (OSError, RuntimeError) as error:  # RocksDB reports corruption as RuntimeError
-        raise damaged(f"the store in {path} cannot be read: {str(error).splitlines()[0][:300]}") from None
+        raise damaged(build_dir, f"the store in {path} cannot be read: {str(error).splitlines()[0][:300]}") from None
+    if checksums:
+        check_build(build_dir, store, checksums=True)
     return store
 
 
@@ -238,7 +246,9 @@ def bind_parameters(query: StoredQuery, values: dict[str, str], store: ox.Store)
 def check_known_value(param: Parameter, term, prop: str, store: ox.Store) -> None:
     """A value the graph has for ``prop`` (e.g. a reference number), or a refusal that says which values it has."""
     predicate = ox.NamedNode(prop)
-    if next(iter(store.quads_for_pattern(None, predicate, term)), None) is not None:
+    # a query, not quads_for_pattern: the store may be a SPARQL endpoint (mscev.remote.RemoteStore); the term is
+    # written from an RDF term (N-Triples syntax), never from the user's text
+    if bool(store.query(f"ASK {{ ?s {predicate} {term} }}", use_default_graph_as_union=True)):
         return
     summary = next(iter(store.query(  # prop is an IRI from a query's header, never a user's text
         f"SELECT (MIN(?v) AS ?low) (MAX(?v) AS ?high) (COUNT(DISTINCT ?v) AS ?n) WHERE {{ ?s {predicate} ?v }}",
@@ -328,7 +338,13 @@ def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, 
     """
     if not isinstance(query, StoredQuery):
         query = find_query(query)
-    store = store or open_store(build_dir)
+    if not is_project_query(query):
+        from mscev.web.sparql import refusal  # the server's rules: no updates, no SERVICE (network), no deep nesting
+
+        refused = refusal(query.text)
+        if refused:
+            raise MscevError(f"{query.path}: {refused[1]}")
+    store = open_store(build_dir) if store is None else store  # an empty store is falsy, and still the one given
     bindings = bind_parameters(query, params or {}, store)
     graphs = query_graphs(inferred, body_text_only)
     text = with_page(with_values(query.text, list(bindings), [tuple(bindings.values())]), limit, offset)

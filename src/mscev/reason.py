@@ -14,9 +14,9 @@ unmarked. When HermiT finds the graph inconsistent, the axioms the data breaks a
 (disjoint classes, functional properties, datatype ranges) to name the individuals and axioms involved.
 """
 
+import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +28,14 @@ from rdflib.collection import Collection
 from mscev.errors import MscevError
 from mscev.load import LoadedStore
 from mscev.namespaces import bind_prefixes, curie
+from mscev.processes import temporary_folder, with_parent
 
 BUILTIN_NAMESPACES = (str(OWL), str(RDF), str(RDFS), "http://www.w3.org/2001/XMLSchema#")
 PROFILES = ("dl", "rl")
 MAX_RL_ROUNDS = 10
+JAVA_MEMORY_VARIABLE = "MSCEV_JAVA_MEMORY"
+DEFAULT_JAVA_MEMORY_MB = 2000
+JAVA_OUT_OF_MEMORY = ("java.lang.OutOfMemoryError", "Could not reserve enough space", "Cannot allocate memory")
 
 
 @dataclass
@@ -98,6 +102,14 @@ def reason_store(loaded: LoadedStore) -> StoreReasoningResult:
     return StoreReasoningResult(loaded.store, rl_rules.INFERRED, not explanation, explanation, seconds, rounds)
 
 
+def java_memory() -> int:
+    """HermiT's Java heap in MB: MSCEV_JAVA_MEMORY, else owlready2's default of 2000."""
+    value = os.environ.get(JAVA_MEMORY_VARIABLE, str(DEFAULT_JAVA_MEMORY_MB))
+    if not value.isdigit() or int(value) < 16:
+        raise MscevError(f"{JAVA_MEMORY_VARIABLE}={value!r}: give HermiT's Java heap in MB (at least 16), e.g. 4000")
+    return int(value)
+
+
 def java_available() -> bool:
     """HermiT runs on Java; it is optional for `build` and required for `reason --profile dl`."""
     return shutil.which("java") is not None
@@ -130,7 +142,7 @@ def reason_dl(graph: Graph) -> ReasoningResult:
         seconds[step] = round(now - clock, 3)
         clock = now
 
-    with tempfile.TemporaryDirectory(prefix="mscev-reason-") as tmp:
+    with temporary_folder("reason") as tmp:
         source = Path(tmp) / "graph.nt"
         without_imports = Graph()
         without_imports += (t for t in graph if t[1] != OWL.imports)  # imports are already merged in
@@ -155,12 +167,17 @@ def _run_hermit(source: Path) -> str | None:
     import owlready2  # only for the HermiT jar it ships and the Java settings
     from owlready2 import reasoning
 
-    command = [owlready2.JAVA_EXE, f"-Xmx{reasoning.JAVA_MEMORY}M", "-cp", reasoning._HERMIT_CLASSPATH,
+    command = [owlready2.JAVA_EXE, f"-Xmx{java_memory()}M", "-cp", reasoning._HERMIT_CLASSPATH,
                "org.semanticweb.HermiT.cli.CommandLine", "-c", "-O", "-D", "-I", "-Y", source.resolve().as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # with_parent: the kernel kills HermiT when mscev is killed, instead of leaving it running for minutes
+    done = subprocess.run(command, capture_output=True, text=True, **with_parent())
     if done.returncode == 1 and "Inconsistent ontology" in (done.stdout + done.stderr):
         return None
     if done.returncode != 0:
+        if any(sign in done.stdout + done.stderr for sign in JAVA_OUT_OF_MEMORY):
+            raise MscevError(f"HermiT ran out of memory: its Java heap is {java_memory()} MB (-Xmx). Set "
+                             f"{JAVA_MEMORY_VARIABLE} to more MB if the machine has them, or build without the "
+                             "reasoner (--no-reason) or with the OWL 2 RL rules (--engine fast).")
         raise MscevError(f"HermiT failed: {(done.stderr or done.stdout).strip()[:2000]}")
     return done.stdout
 

@@ -15,7 +15,7 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from mscev import __version__
-from mscev.atomic import check_writable, replacing_folder, swap_in
+from mscev.atomic import check_output_folder, check_writable, replacing_folder, swap_in
 from mscev.errors import MscevError
 from mscev.export import (CONTEXT_FILE, DATASET_FILE, built_graph, canonical, derived_ntriples, findings, issued_date, nanopublications,
                           ontology_graph, to_jsonld, to_nquads, to_ntriples, to_rdfxml, to_trig, to_turtle)
@@ -73,8 +73,9 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
     from mscev.query import open_store
 
     out = Path(out)
-    open_store(build_dir)  # first "no build", then "cannot write": the default out is inside the build folder
-    check_writable(out.parent)
+    open_store(build_dir, checksums=True)  # first "no build", then "cannot write": the default out is in the build
+    check_output_folder(out, "the release", [CHECKSUMS])
+    check_writable(out.parent.resolve())
     graph = built_graph(build_dir)
     version = release_version(graph)
     issued = issued_date()
@@ -227,7 +228,7 @@ def checksums(files: dict[str, bytes]) -> str:
 
 def _write_folder(out: Path, files: dict[str, bytes]) -> None:
     """Write ``files`` into a staging folder, then swap it in place of ``out``."""
-    with replacing_folder(out, "the release") as staging:
+    with replacing_folder(out, "the release", [CHECKSUMS]) as staging:
         try:
             for name, data in files.items():
                 path = staging / name

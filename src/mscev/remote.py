@@ -13,6 +13,10 @@ in the query's WHERE group, written from RDF terms (the same typed terms mscev.q
 N-Triples syntax), never from the user's text. Placed there, and not as a trailing VALUES clause, the values
 are also seen by the group's FILTERs (a trailing VALUES clause is joined after the WHERE clause, so a parameter
 used only in a FILTER, as in `search` and `ev-size`, would be unbound there).
+
+Every request has an overall time limit (``timeout``, 300 s unless told), not only limits per read: a server
+that sends one byte at a time never trips a read timeout. A password given in the endpoint URL
+(http://user:password@host/…) is never shown: every message names the URL with the password as ***.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpcore
 import httpx
 import pyoxigraph as ox
 
@@ -38,7 +44,9 @@ PUBLISHED_GRAPH = "https://w3id.org/mscev/data/graph/release"  # asserted and in
 RELEASE_FILES = ("mscev.nt", "mscev-inferred.nt", "mscev-derived.nt")
 CHUNK_TRIPLES = 50_000
 LABEL_BATCH = 200
-TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+REQUEST_SECONDS = 300.0  # the overall limit of one request (a chunk sent and its answer read), unless told
+CONNECT_SECONDS = 10.0
+USERINFO_PASSWORD = re.compile(r"(?<=//)([^/?#@:]*):[^/?#@]*@")
 N_TRIPLES = "application/n-triples"
 RESULTS_JSON = "application/sparql-results+json"
 LABELS_QUERY = "SELECT ?term ?label WHERE { ?term <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
@@ -55,6 +63,73 @@ class Publication:
 
 
 # ---------------------------------------------------------------- HTTP
+
+def redact(text: str) -> str:
+    """``text`` with the password of any URL in it (http://user:password@host) replaced by ***.
+
+    >>> redact("http://dba:secret@127.0.0.1:8890/sparql failed")
+    'http://dba:***@127.0.0.1:8890/sparql failed'
+    """
+    return USERINFO_PASSWORD.sub(r"\1:***@", text)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend with an overall deadline: every connect, read and write waits at most until
+    the deadline of the request under way (``until``), so a request ends in time however the server trickles."""
+
+    def __init__(self, inner: httpcore.NetworkBackend):
+        self.inner = inner
+        self.deadline: float | None = None
+
+    @contextmanager
+    def until(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self.deadline = None
+
+    def limit(self, timeout: float | None) -> float | None:
+        if self.deadline is None:
+            return timeout
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpcore.ReadTimeout("the request's overall time limit was reached")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return _DeadlineStream(self.inner.connect_tcp(host, port, self.limit(timeout), local_address, socket_options),
+                               self)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        return _DeadlineStream(self.inner.connect_unix_socket(path, self.limit(timeout), socket_options), self)
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    WRITE_PIECE = 64 * 1024  # a body is written in pieces, so the deadline is checked as it goes
+
+    def __init__(self, inner: httpcore.NetworkStream, backend: _DeadlineBackend):
+        self.inner, self.backend = inner, backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, self.backend.limit(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        for start in range(0, len(buffer), self.WRITE_PIECE):
+            self.inner.write(buffer[start:start + self.WRITE_PIECE], self.backend.limit(timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, self.backend.limit(timeout)),
+                               self.backend)
+
+    def get_extra_info(self, info: str):
+        return self.inner.get_extra_info(info)
 
 class ChallengeAuth(httpx.Auth):
     """Digest or Basic authentication, whichever the server asks for (Virtuoso asks for Digest, Fuseki and
@@ -78,36 +153,57 @@ class ChallengeAuth(httpx.Auth):
         yield from self.chosen.auth_flow(request)
 
 
-def http_client(user: str | None = None, password: str | None = None) -> httpx.Client:
+class Client(httpx.Client):
+    """An httpx client whose requests each end within ``request_seconds`` (see _DeadlineBackend)."""
+
+    def __init__(self, request_seconds: float = REQUEST_SECONDS, **kwargs):
+        self.request_seconds = request_seconds
+        per_operation = min(request_seconds, CONNECT_SECONDS)
+        transport = httpx.HTTPTransport()
+        self.deadline = _DeadlineBackend(transport._pool._network_backend)  # httpcore offers no public setter
+        transport._pool._network_backend = self.deadline
+        super().__init__(transport=transport, timeout=httpx.Timeout(request_seconds, connect=per_operation), **kwargs)
+
+
+def http_client(user: str | None = None, password: str | None = None,
+                request_seconds: float = REQUEST_SECONDS) -> Client:
     if (user is None) != (password is None):
         raise MscevError("give both --user and --password, or neither")
-    return httpx.Client(auth=ChallengeAuth(user, password) if user is not None else None, timeout=TIMEOUT)
+    return Client(request_seconds, auth=ChallengeAuth(user, password) if user is not None else None)
 
 
 def check_endpoint(url: str) -> str:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as error:
-        raise MscevError(f"--endpoint {url!r}: not a URL ({error})") from None
+        raise MscevError(redact(f"--endpoint {url!r}: not a URL ({error})")) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise MscevError(f"--endpoint {url!r}: give an http:// or https:// URL")
+        raise MscevError(redact(f"--endpoint {url!r}: give an http:// or https:// URL"))
     return url
 
 
 def _send(client: httpx.Client, method: str, url: str, what: str, **kwargs) -> httpx.Response:
-    """One request, with failures turned into messages that say what to check."""
+    """One request, ended at the client's overall time limit, with failures turned into messages that say what
+    to check (and never show a password)."""
+    shown = redact(url)
+    limit = client.request_seconds if isinstance(client, Client) else None
+    began = time.monotonic()
     try:
-        response = client.request(method, url, **kwargs)
+        with client.deadline.until(limit) if limit else nullcontext():
+            response = client.request(method, url, **kwargs)
     except httpx.TransportError as error:
-        raise MscevError(f"{url}: {what} failed: {error.__class__.__name__}: {error or 'no answer'} "
-                         "(is the server running, and is this its URL?)") from None
+        if limit and time.monotonic() - began >= limit:
+            raise MscevError(f"{shown}: {what} failed: no complete answer within {limit:g} s (--timeout); the "
+                             "server is too slow or stalled") from None
+        raise MscevError(redact(f"{shown}: {what} failed: {error.__class__.__name__}: {error or 'no answer'} "
+                                "(is the server running, and is this its URL?)")) from None
     if response.status_code in (401, 403):
         hint = ("check --user and --password, and that the user may do this" if client.auth
                 else "give --user and --password")
-        raise MscevError(f"{url}: {what} was refused (HTTP {response.status_code}): {hint}")
+        raise MscevError(f"{shown}: {what} was refused (HTTP {response.status_code}): {hint}")
     if response.status_code >= 400:
-        raise MscevError(f"{url}: {what} failed (HTTP {response.status_code}): "
-                         f"{_server_message(response) or response.reason_phrase}")
+        raise MscevError(redact(f"{shown}: {what} failed (HTTP {response.status_code}): "
+                                f"{_server_message(response) or response.reason_phrase}"))
     return response
 
 
@@ -213,10 +309,11 @@ def release_triples(paths: Iterable[Path]) -> Iterator[ox.Triple]:
 
 def publish(endpoint: str, release_dir: Path = DEFAULT_RELEASE_DIR, graph: str = PUBLISHED_GRAPH,
             user: str | None = None, password: str | None = None, chunk: int = CHUNK_TRIPLES,
-            on_chunk: Callable[[int, int], None] | None = None) -> Publication:
+            on_chunk: Callable[[int, int], None] | None = None, timeout: float = REQUEST_SECONDS) -> Publication:
     """Replace ``graph`` at the Graph Store endpoint with the release's asserted and inferred triples.
 
-    ``on_chunk(sent, total)`` is called after each chunk (``total`` counts lines, so it is an estimate).
+    ``on_chunk(sent, total)`` is called after each chunk (``total`` counts lines, so it is an estimate);
+    ``timeout`` bounds each request (a chunk sent and answered), in seconds.
     """
     check_endpoint(endpoint)
     graph = _check_iri(graph)
@@ -224,7 +321,7 @@ def publish(endpoint: str, release_dir: Path = DEFAULT_RELEASE_DIR, graph: str =
     total = count_lines(paths)
     sent = chunks = size = 0
     started = time.perf_counter()
-    with http_client(user, password) as client:
+    with http_client(user, password, timeout) as client:
         for number, triples in enumerate(chunk_triples(release_triples(paths), chunk)):
             body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
             _send(client, "PUT" if number == 0 else "POST", endpoint, f"loading chunk {number + 1}",
@@ -235,7 +332,7 @@ def publish(endpoint: str, release_dir: Path = DEFAULT_RELEASE_DIR, graph: str =
         if chunks == 0:  # an empty release still replaces the graph
             _send(client, "PUT", endpoint, "loading", params={"graph": graph}, content=b"",
                   headers={"Content-Type": N_TRIPLES})
-    return Publication(endpoint, graph, sent, chunks, size, time.perf_counter() - started)
+    return Publication(redact(endpoint), graph, sent, chunks, size, time.perf_counter() - started)
 
 
 def _check_iri(iri: str) -> str:
@@ -252,10 +349,11 @@ class RemoteStore:
     (``query`` with ``substitutions``), so parameters are checked and labels resolved exactly as locally."""
 
     def __init__(self, endpoint: str, graph: str = PUBLISHED_GRAPH, user: str | None = None,
-                 password: str | None = None):
+                 password: str | None = None, timeout: float = REQUEST_SECONDS):
         self.endpoint = check_endpoint(endpoint)
+        self.shown = redact(endpoint)
         self.graph = _check_iri(graph)
-        self.client = http_client(user, password)
+        self.client = http_client(user, password, timeout)
 
     def __enter__(self):
         return self
@@ -276,7 +374,7 @@ class RemoteStore:
                          data={"query": f"{declared} {text}", "default-graph-uri": self.graph},
                          headers={"Accept": N_TRIPLES if graph_result else RESULTS_JSON})
         if response.headers.get("x-sql-state"):  # Virtuoso's mark of an answer cut short by its time limit
-            raise MscevError(f"{self.endpoint}: the endpoint returned incomplete results "
+            raise MscevError(f"{self.shown}: the endpoint returned incomplete results "
                              f"({response.headers.get('x-sql-message', response.headers['x-sql-state'])}); "
                              "raise its time limit (Virtuoso: MaxQueryExecutionTime)")
         kind = response.headers.get("content-type", "").split(";")[0].strip()
@@ -286,7 +384,7 @@ class RemoteStore:
             graph = ox.Store()
             graph.load(response.content, format=ox.RdfFormat.N_TRIPLES)
             return graph.query("CONSTRUCT WHERE { ?s ?p ?o }")
-        raise MscevError(f"{self.endpoint}: unexpected answer of type {kind or 'unknown'} to {what}")
+        raise MscevError(f"{self.shown}: unexpected answer of type {kind or 'unknown'} to {what}")
 
     def labels(self, results) -> tuple[object, ox.Store]:
         """The results again, with a store of the rdfs:label of every IRI in them (for mscev.render.labeler)."""

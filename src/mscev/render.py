@@ -8,6 +8,7 @@ users who want identifiers. Plain CSV and TSV give each IRI as its CURIE with a 
 """
 
 import csv
+import functools
 import io
 import json
 import os
@@ -38,19 +39,24 @@ FORMAT_HELP = ("table (for people), csv or tsv (plain values: CURIEs with a labe
                "spreadsheets), or a SPARQL 1.1 results format: srj (JSON; also json), srx (XML), srcsv, srtsv.")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 PLAIN_LOOKAHEAD = 1000  # rows read before plain CSV/TSV output starts (to find the columns that hold IRIs)
+LABEL_CACHE_SIZE = 20_000  # IRIs; the graph has a few thousand labelled ones
 
 
-def labeler(store: ox.Store):
-    """A function giving the rdfs:label of an IRI in ``store`` (English or plain first, then by string order)."""
-    cache: dict[str, str | None] = {}
+def labeler(store: ox.Store, cache_size: int = LABEL_CACHE_SIZE):
+    """A function giving the rdfs:label of an IRI in ``store`` (English or plain first, then by string order);
+    the last ``cache_size`` IRIs asked about are remembered (a server is asked about any IRI anyone sends)."""
+
+    @functools.lru_cache(maxsize=cache_size)
+    def label_of(iri: str) -> str | None:
+        labels = sorted((q.object.language not in (None, "en"), q.object.value)
+                        for q in store.quads_for_pattern(ox.NamedNode(iri), RDFS_LABEL, None)
+                        if isinstance(q.object, ox.Literal))
+        return labels[0][1] if labels else None
 
     def label(node: ox.NamedNode) -> str | None:
-        if node.value not in cache:
-            labels = sorted((q.object.language not in (None, "en"), q.object.value)
-                            for q in store.quads_for_pattern(node, RDFS_LABEL, None) if isinstance(q.object, ox.Literal))
-            cache[node.value] = labels[0][1] if labels else None
-        return cache[node.value]
+        return label_of(node.value)
 
+    label.cache_info = label_of.cache_info
     return label
 
 

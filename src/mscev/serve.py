@@ -8,14 +8,22 @@ One ASGI application (FastAPI, run by uvicorn) over the read-only store of a bui
   other IRI at /resource?iri=…: an HTML page for browsers, its description for RDF clients;
 - pages: home, search, one per stored query and per entity, the source × condition heat map, a network view.
 
-Safety: updates and SERVICE are refused before evaluation (mscev.web.sparql); every query runs in a worker
-process with a time limit, a row cap and a memory budget (mscev.web.pool); request bodies are capped; CORS
-lets browser tools query the endpoint. Errors are text for programs and a page for browsers.
+Safety: updates, SERVICE and queries of too deep a nesting or too many pattern elements are refused before
+evaluation (mscev.web.sparql); every query runs in a worker process with a time limit, a row cap, an answer
+size cap and a memory budget, stored queries in a lane of their own (mscev.web.pool); a client has a limit of
+free queries at once; request bodies are capped; connections are bounded and each request has a deadline
+(mscev.web.connections); a build swapped into the served folder replaces the served one all at once (Site).
+CORS lets browser tools query the endpoint. Errors are text for programs and a page for browsers.
 """
 
 from __future__ import annotations
 
+import logging
+import resource
 import socket
+import threading
+import time
+from collections import Counter
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +31,7 @@ from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode
 
 import jinja2
+from cachetools import LRUCache
 import pyoxigraph as ox
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,13 +46,13 @@ from mscev import __version__
 from mscev.errors import MscevError
 from mscev.namespaces import EXTERNAL_ONTOLOGY_IRI, NAMESPACES, ONTOLOGY_IRI, expand, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, EXTERNAL_FILE, ONTOLOGY_FILE, QUERIES_DIR
-from mscev.query import StoredQuery, build_summary, open_store, read_query, stored_queries
+from mscev.query import StoredQuery, build_summary, read_query, stored_queries
 from mscev.render import catalogue_json, labeler
 from mscev.web import pictures
 from mscev.web.pages import Pages, humanize
-from mscev.web.pool import Answer, Job, QueryPool
+from mscev.web.pool import Answer, Job, QueryPool, open_build
 from mscev.web.sparql import (GRAPH_FORMAT_NAMES, GRAPH_TYPES, HTML, RESULTS_TYPES, graph_type, known_format,
-                               negotiate, refusal, results_type, used_prefixes)
+                               negotiate, results_type, used_prefixes)
 
 WEB_DIR = Path(__file__).parent / "web"
 WEB_QUERIES = WEB_DIR / "queries"
@@ -59,14 +68,18 @@ MatrixRows = Annotated[Literal["condition", "area"], Query(
 NETWORK_DEFAULT_FOCUS = "mscev:BoneMarrowMSC"
 SPARQL_QUERY_TYPE, SPARQL_UPDATE_TYPE, FORM_TYPE = ("application/sparql-query", "application/sparql-update",
                                                      "application/x-www-form-urlencoded")
+BUILD_HEADER = "X-Mscev-Build"
+BUILD_CHECK_SECONDS = 1.0
+FILE_RESERVE = 100  # open files kept for other uses than connections
 ALL_TYPES = [*RESULTS_TYPES.values(), *GRAPH_TYPES.values()]
 FORMAT_CHOICES = f"choose one of {', '.join([*RESULTS_TYPES, *GRAPH_TYPES])}"
 RESULT_CONTENT = {200: {"description": "Query results, in the negotiated format.",
                         "content": {media_type: {} for media_type in ALL_TYPES}},
-                  400: {"description": "Malformed query, bad parameter, or more rows than the server's cap."},
+                  400: {"description": "Malformed query, bad parameter, or more rows or bytes than the server's caps."},
                   403: {"description": "An update or a federated (SERVICE) query: refused."},
                   406: {"description": "No acceptable format for this kind of result."},
                   413: {"description": "Request body larger than the server's limit."},
+                  429: {"description": "The client has too many free queries running or waiting."},
                   503: {"description": "The query overran the time limit or the memory budget, or all workers "
                                        "were busy."}}
 
@@ -81,6 +94,13 @@ class Settings:
     max_rows: int = 10_000
     max_body: int = 256 * 1024
     worker_memory_mb: int = 2048
+    base_url: str | None = None  # the public address the service description names; None: the listening socket's
+    cache_bytes: int = 32 * 1024 * 1024
+    reserved_workers: int = 1
+    client_queries: int = 2
+    max_connections: int = 1000
+    max_answer_bytes: int = 64 * 1024 * 1024
+    request_timeout: float = 10.0
 
 
 class BodyLimit:
@@ -113,15 +133,57 @@ class BodyLimit:
                 "(mscev serve --max-body).\n")
 
 
+@dataclass
+class Generation:
+    """One build as served: its id, the server's own handle on its store (pages, labels), the answers kept for
+    the pages, and the query workers opened on it."""
+
+    build: str
+    store: ox.Store
+    pages: Pages
+    answers: LRUCache
+    pool: QueryPool | None = None
+
+
+class BuildHeader:
+    """ASGI middleware: looks for a new build before each request (Site.refresh) and names the build served in
+    the X-Mscev-Build header of every response (a response from a query worker names the worker's own)."""
+
+    def __init__(self, app, site: Site):
+        self.app, self.site = app, site
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        await self.site.refresh()
+        build = self.site.current.build.encode()
+
+        async def send_naming_the_build(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == BUILD_HEADER.lower().encode() for name, _ in headers):
+                    headers.append((BUILD_HEADER.lower().encode(), build))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_naming_the_build)
+
+
 class Site:
-    """The store, the worker pool and the templates, shared by every route."""
+    """The build being served, the templates and the limits, shared by every route.
+
+    A build written into the served folder (`mscev build` swaps it in whole) is noticed at the next request
+    (summary.json is looked at once a second at most): a new generation is opened beside the old one (store,
+    pages, a fresh pool of workers), then every request goes to it at once; the old pool stops once its last
+    queries are over (the time limit). Every response names its build in an X-Mscev-Build header.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = open_store(settings.build_dir)
-        self.pages = Pages(self.store, labeler(self.store))
-        self.pool: QueryPool | None = None
-        self._cache: dict[tuple, Answer] = {}
+        self.current = self._open(with_pool=False)
+        self._retired: list[QueryPool] = []
+        self._stamp, self._checked, self._switching = self._summary_stamp(), time.monotonic(), False
+        self.free_queries: Counter[str] = Counter()  # free queries running or waiting, by client address
         self._queries: dict[str, StoredQuery] = {}
         self._queries_stamp = None
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
@@ -140,26 +202,105 @@ class Site:
             self._queries, self._queries_stamp = stored_queries(), stamp
         return self._queries
 
+    @property
+    def store(self) -> ox.Store:
+        return self.current.store
+
+    @property
+    def pages(self) -> Pages:
+        return self.current.pages
+
+    @property
+    def pool(self) -> QueryPool | None:
+        return self.current.pool
+
+    @property
+    def answers(self) -> LRUCache:
+        return self.current.answers
+
+    def _open(self, with_pool: bool = True) -> Generation:
+        settings = self.settings
+        store, build = open_build(settings.build_dir)
+        # least recently used answers go first once their bodies exceed the budget: pages such as
+        # /network?focus=… make a new entry for any IRI anyone asks about
+        generation = Generation(build, store, Pages(store, labeler(store)),
+                                LRUCache(maxsize=settings.cache_bytes, getsizeof=_answer_size))
+        if with_pool:
+            generation.pool = self._new_pool()
+        return generation
+
+    def _new_pool(self) -> QueryPool:
+        settings = self.settings
+        return QueryPool(settings.build_dir, settings.workers, settings.timeout, settings.max_rows,
+                         settings.worker_memory_mb, settings.reserved_workers, settings.max_answer_bytes)
+
+    def _summary_stamp(self):
+        try:
+            info = (Path(self.settings.build_dir) / "summary.json").stat()
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    async def refresh(self) -> None:
+        """Switch to a new build if one was swapped into the served folder (see the class)."""
+        now = time.monotonic()
+        if self._switching or now - self._checked < BUILD_CHECK_SECONDS:
+            return
+        self._checked = now
+        stamp = self._summary_stamp()
+        if stamp is None or stamp == self._stamp:
+            return
+        self._switching = True
+        try:
+            generation = await run_in_threadpool(self._open)
+        except MscevError as error:  # a damaged folder: keep serving the build we have
+            logging.getLogger("uvicorn.error").warning("not switching builds: %s", error)
+            return
+        finally:
+            self._switching = False
+        self._stamp = stamp
+        old, self.current = self.current, generation
+        if old.pool is not None:
+            self._retired.append(old.pool)
+            closer = threading.Timer(self.settings.timeout + 5, old.pool.close)  # its last queries are over by then
+            closer.daemon = True  # stop() closes it too, when the server stops first
+            closer.start()
+
     def start(self) -> None:
-        self.pool = QueryPool(self.settings.build_dir, self.settings.workers, self.settings.timeout,
-                              self.settings.max_rows, self.settings.worker_memory_mb)
+        self.current.pool = self._new_pool()
 
     def stop(self) -> None:
-        if self.pool:
-            self.pool.close()
+        for pool in [*self._retired, self.current.pool]:
+            if pool:
+                pool.close()
 
     async def run(self, job: Job) -> Answer:
         return await run_in_threadpool(self.pool.run, job)
 
+    async def run_free(self, request: Request, job: Job) -> Answer:
+        """A free query, if its client has fewer than ``client_queries`` running or waiting (429 otherwise), so
+        that one client looping heavy queries cannot queue up in front of everyone else."""
+        client = request.client.host if request.client else ""
+        if self.free_queries[client] >= self.settings.client_queries:
+            return Answer.error(429, f"You have {self.free_queries[client]} queries running or waiting, the limit of "
+                                     "this server per client (mscev serve --client-queries); wait for their answers.")
+        self.free_queries[client] += 1
+        try:
+            return await self.run(job)
+        finally:
+            self.free_queries[client] -= 1
+            if not self.free_queries[client]:
+                del self.free_queries[client]
+
     async def cached(self, job: Job) -> Answer:
-        """Answers of the pages' own queries, kept: the store does not change while the server runs."""
+        """Answers of the pages' own queries, kept (up to ``cache_bytes``) for the build they came from."""
         key = (job.query if isinstance(job.query, str) else job.query.text, tuple(sorted(job.params.items())))
-        if key not in self._cache:
+        answer = self.answers.get(key)
+        if answer is None:
             answer = await self.run(job)
-            if not answer.ok:
-                return answer
-            self._cache[key] = answer
-        return self._cache[key]
+            if answer.ok and _answer_size(answer) <= self.answers.maxsize:
+                self.answers[key] = answer
+        return answer
 
     def page(self, request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
         return self.templates.TemplateResponse(request, template, context, status_code=status_code,
@@ -174,6 +315,16 @@ class Site:
     def table(self, answer: Answer):
         """The (variables, rows) of a SPARQL JSON answer, with terms labelled for people."""
         return self.pages.table(ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON))
+
+
+def _build_header(answer: Answer) -> dict[str, str]:
+    return {BUILD_HEADER: answer.build} if answer.build else {}
+
+
+def _answer_size(answer: Answer) -> int:
+    """Bytes an entry of the answer cache holds, roughly: its body, and its key (parameters are at most 500
+    characters)."""
+    return len(answer.body) + 1024
 
 
 def _web_query(name: str):
@@ -205,8 +356,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "mscev knowledge graph of extracellular vesicles from mesenchymal stem cells.")
     app.state.site = site
     app.add_middleware(BodyLimit, max_bytes=settings.max_body)
+    app.add_middleware(BuildHeader, site=site)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                       allow_headers=["*"], max_age=86400)
+                       allow_headers=["*"], expose_headers=[BUILD_HEADER], max_age=86400)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.exception_handler(HTTPException)
@@ -235,10 +387,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if wants_html:
                 return site.page(request, "sparql.html", text=_editor_text(), answer=None)
             return service_description(request, short_name)
-        text = queries[0]
-        refused = refusal(text)
-        if refused:
-            return site.error(request, *refused)
+        text = queries[0]  # refused or not by its shape in a worker (mscev.web.pool.execute), off the event loop
         graphs = {"default_graphs": tuple(fields.get("default-graph-uri", [])),
                   "named_graphs": tuple(fields.get("named-graph-uri", []))}
         for name, iris in zip(("default-graph-uri", "named-graph-uri"), graphs.values()):
@@ -247,6 +396,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     ox.NamedNode(iri)
                 except ValueError as error:
                     return site.error(request, 400, f"{name}={iri!r}: not a valid IRI ({error}).")
+        graphs["base_iri"] = _endpoint(request)
         if wants_html:  # the page renders SPARQL JSON or N-Triples itself
             job = Job(text, results_type=RESULTS_TYPES["json"], graph_type=GRAPH_TYPES["nt"], page_rows=HTML_ROWS,
                       **graphs)
@@ -256,10 +406,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job.results_type is None and job.graph_type is None:
             return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV) "
                                             "or RDF (Turtle, N-Triples, JSON-LD).")
-        answer = await site.run(job)
+        answer = await site.run_free(request, job)
         if wants_html:
             return sparql_page(request, text, answer)
-        return Response(answer.body, answer.status, media_type=answer.media_type, headers={"Vary": "Accept"})
+        headers = {"Vary": "Accept", **({"Retry-After": "5"} if answer.status == 429 else {}), **_build_header(answer)}
+        return Response(answer.body, answer.status, media_type=answer.media_type, headers=headers)
 
     def sparql_page(request: Request, text: str, answer: Answer) -> Response:
         graph = answer.ok and answer.media_type.startswith("application/n-triples")
@@ -283,7 +434,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media_type = graph_type(request.headers.get("accept"), short_name)
         if media_type is None:
             return site.error(request, 406, "The service description is RDF: accept Turtle, N-Triples or JSON-LD.")
-        endpoint = str(request.url.replace(query=""))
+        endpoint = _base_url(request, settings.base_url) + "sparql"
         triples = ox.parse(path=SERVICE_DESCRIPTION, format=ox.RdfFormat.TURTLE, base_iri=endpoint)
         body = ox.serialize(triples, format=ox.RdfFormat.from_media_type(media_type), prefixes=_sd_prefixes())
         return Response(body, media_type=media_type, headers={"Vary": "Accept"})
@@ -376,7 +527,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job.results_type is None and job.graph_type is None:
             return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
         answer = await site.run(job)
-        return Response(answer.body, answer.status, media_type=answer.media_type, headers={"Vary": "Accept"})
+        return Response(answer.body, answer.status, media_type=answer.media_type,
+                        headers={"Vary": "Accept", **_build_header(answer)})
 
     # ---------------------------------------------------------------- pages
 
@@ -513,6 +665,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _endpoint(request: Request) -> str | None:
+    """The endpoint's URL, the base IRI of a query sent to it (SPARQL 1.1 Protocol); None if it is no IRI."""
+    endpoint = str(request.url.replace(query=""))
+    try:
+        ox.NamedNode(endpoint)
+    except ValueError:
+        return None
+    return endpoint
+
+
 def _editor_text() -> str:
     """The SPARQL page's starting text: every project prefix, then the example query's body."""
     prefixes = "\n".join(f"PREFIX {prefix}: <{namespace}>" for prefix, namespace in prefix_map().items())
@@ -533,9 +695,37 @@ def _downloads(path: str, params: dict, formats=None) -> list[tuple[str, str]]:
     return [(name, f"{path}?{urlencode({**params, 'format': name})}") for name in formats]
 
 
+def _base_url(request: Request, configured: str | None) -> str:
+    """The site's address, ending in '/': the configured one, else the socket the request came in on (never the
+    Host header, which any client sets as it likes)."""
+    if configured:
+        return configured.rstrip("/") + "/"
+    scheme = request.scope.get("scheme", "http")
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}{'' if port in (None, default) else f':{port}'}/"
+
+
+def connection_limit(wanted: int) -> int:
+    """The connections the server may keep open: ``wanted``, within the open-file limit (raised to its hard
+    maximum), leaving FILE_RESERVE files for the store, the workers' pipes and the static files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    raised = 1 << 16 if hard == resource.RLIM_INFINITY else min(hard, 1 << 16)
+    if raised > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        soft = raised
+    return max(8, min(wanted, soft - FILE_RESERVE))
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, log_level: str = "info") -> None:
-    """Run the server until interrupted (uvicorn, one process; queries run in the app's worker pool)."""
+    """Run the server until interrupted (uvicorn, one process; queries run in the app's worker pool).
+
+    Connections are bounded and each request has a deadline (mscev.web.connections); a message repeated in the
+    log is written at most once every 10 s."""
     import uvicorn
+
+    from mscev.web.connections import RepeatFilter, guarded_protocol
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:  # a clear error, before any work
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -544,6 +734,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
         except OSError as error:
             raise MscevError(f"--host {host} --port {port}: cannot listen there ({error.strerror or error}); "
                              "choose another --port.") from None
+    settings = settings or Settings()
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    protocol = guarded_protocol(connection_limit(settings.max_connections), settings.request_timeout)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, server_header=False, http=protocol,
+                            timeout_keep_alive=min(5, settings.request_timeout))
+    repeats = RepeatFilter()
+    for name in ("asyncio", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(repeats)
+    uvicorn.Server(config).run()
 

@@ -6,11 +6,16 @@ shape becomes one SELECT that returns the violating focus nodes and values in on
 negation is written with MINUS or as a filter on the value, counting with a self-join or GROUP BY, never as
 a per-focus-node FILTER NOT EXISTS around a path (a first version did that and turned quadratic).
 
-Supported, as the project's shapes use them: sh:targetClass (SHACL instances, subclasses included); paths
-that are a predicate or an sh:inversePath; minCount, maxCount, class, in, hasValue, pattern (with flags),
-datatype, nodeKind, minLength, maxLength, the four range bounds, qualifiedValueShape with qualifiedMinCount
-or qualifiedMaxCount, and sh:or (and, on a node shape, sh:xone) of shapes that can be tested positively (a
-value or class that must be present). Anything else stops with an error naming the shape, so no rule is ever silently skipped.
+Supported: the four targets (sh:targetClass with SHACL instances, subclasses included; sh:targetNode,
+sh:targetSubjectsOf, sh:targetObjectsOf) and implicit class targets, on node shapes and on property shapes;
+sh:deactivated; paths that are a predicate or an sh:inversePath; minCount, maxCount, class, in, hasValue,
+pattern (with flags), datatype (with the lexical form checked for the XSD types SPARQL can cast to),
+nodeKind, minLength, maxLength, the four range bounds, languageIn, uniqueLang, equals, disjoint, lessThan,
+lessThanOrEquals, qualifiedValueShape with qualifiedMinCount or qualifiedMaxCount, and sh:or (and, on a node
+shape, sh:xone) of shapes that can be tested positively (a value or class that must be present). Anything else in the sh: namespace (and
+any SHACL-SPARQL constraint component) stops with an error naming the shape and the construct, so no rule
+is ever silently skipped; the W3C SHACL core suite (tests/test_w3c_shacl.py) checks both the answers and
+the refusals.
 """
 
 from collections.abc import Iterator
@@ -24,21 +29,37 @@ from rdflib.namespace import SH, XSD
 from mscev.errors import MscevError
 from mscev.namespaces import curie
 
-# Lexical forms (XML Schema) a literal of these datatypes must have; others are checked by datatype only.
-LEXICAL = {XSD.integer: r"^[+-]?[0-9]+$", XSD.decimal: r"^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)$",
-           XSD.boolean: "^(true|false|1|0)$"}
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+# The store keeps a literal of these types as a value, in canonical form ("4.0"^^xsd:decimal comes back as
+# "4"): an ill-formed one keeps its text, so casting it to its own type fails, which is how sh:datatype
+# finds ill-formed literals. sh:in, sh:hasValue and sh:targetNode compare terms, which such values no
+# longer are, so literals of these types are refused there.
+VALUE_TYPES = {XSD[name] for name in ("boolean", "integer", "decimal", "float", "double", "dateTime", "date", "time",
+                                      "gYearMonth", "gYear", "gMonthDay", "gDay", "gMonth", "duration",
+                                      "yearMonthDuration", "dayTimeDuration")}
+# ... and keeps values of these types under another type (xsd:int as xsd:integer, the question of
+# w3c/data-shapes#142), so sh:datatype cannot tell them apart: refused.
+RETYPED = {XSD[name] for name in ("byte", "short", "int", "long", "unsignedByte", "unsignedShort", "unsignedInt",
+                                  "unsignedLong", "nonNegativeInteger", "positiveInteger", "negativeInteger",
+                                  "nonPositiveInteger", "dateTimeStamp")}
+# Datatypes whose every literal is well-formed (any string; any language-tagged string).
+ANY_TEXT = {XSD.string, URIRef(RDF_NS + "langString"), URIRef(RDF_NS + "HTML")}
 NODE_KINDS = {SH.IRI: "!isIRI(?v)", SH.BlankNode: "!isBlank(?v)", SH.Literal: "!isLiteral(?v)",
               SH.BlankNodeOrIRI: "isLiteral(?v)", SH.IRIOrLiteral: "isBlank(?v)", SH.BlankNodeOrLiteral: "isIRI(?v)"}
 BOUNDS = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">", SH.maxExclusive: "<"}
 LENGTHS = {SH.minLength: "<", SH.maxLength: ">"}
-# Keys of a shape that are not constraints (or are read together with another key).
-NOT_CONSTRAINTS = {RDF.type, SH.path, SH.message, SH.severity, SH.name, SH.description, SH.targetClass,
-                   SH.property, SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.flags, SH.order, SH.group,
-                   URIRef("http://www.w3.org/2000/01/rdf-schema#comment"),
-                   URIRef("http://www.w3.org/2000/01/rdf-schema#label")}
+TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+# Keys of a shape in the sh: namespace that are not constraints, or are read together with another key
+# (sh:property and sh:path are read by the shape that holds them). Keys outside sh: are no constraints.
+NOT_CONSTRAINTS = {SH.path, SH.property, SH.message, SH.severity, SH.name, SH.description, SH.order, SH.group,
+                   SH.defaultValue, SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.flags, SH.deactivated, *TARGETS}
+CLASSES = (URIRef("http://www.w3.org/2000/01/rdf-schema#Class"), URIRef("http://www.w3.org/2002/07/owl#Class"))
 # pySHACL names the offending value (sh:value) for these components only.
 WITH_VALUE = {"Class", "Datatype", "NodeKind", "In", "Pattern", "MinLength", "MaxLength", "MinInclusive",
-              "MaxInclusive", "MinExclusive", "MaxExclusive", "Or", "Xone"}
+              "MaxInclusive", "MinExclusive", "MaxExclusive", "Or", "Xone", "LanguageIn", "Equals", "Disjoint", "LessThan",
+              "LessThanOrEquals"}
+# sh:lessThan and sh:lessThanOrEquals: a value must compare so with every value of the other property.
+ORDERS = {SH.lessThan: "<", SH.lessThanOrEquals: "<="}
 
 
 @dataclass(frozen=True)
@@ -62,10 +83,16 @@ class Check:
 
 
 def compile_shapes(shapes: Graph, data: ox.Store, graph: ox.NamedNode) -> list[Check]:
-    """Every constraint of every node shape with a target, as a query on ``graph`` of ``data``."""
+    """Every constraint of every shape with a target, as a query on ``graph`` of ``data``."""
+    if (None, RDF.type, SH.ConstraintComponent) in shapes:
+        component = next(shapes.subjects(RDF.type, SH.ConstraintComponent))
+        raise MscevError(f"{curie(str(component))}: the fast SHACL engine does not support SHACL-SPARQL "
+                         "constraint components; validate with the reference engine (pyshacl)")
     compiler = _Compiler(shapes, data, graph)
-    return [check for shape in sorted(set(shapes.subjects(SH.targetClass, None)))
-            for check in compiler.node_shape(shape)]
+    targeted = {shape for key in TARGETS for shape in shapes.subjects(key, None)}
+    targeted |= {shape for kind in (SH.NodeShape, SH.PropertyShape) for shape in shapes.subjects(RDF.type, kind)
+                 if any((shape, RDF.type, cls) in shapes for cls in CLASSES)}  # implicit class targets
+    return [check for shape in sorted(targeted, key=str) for check in compiler.shape(shape)]
 
 
 def run_checks(checks: list[Check], data: ox.Store, graph: ox.NamedNode) -> Iterator[tuple[Check, object, object]]:
@@ -105,15 +132,39 @@ class _Compiler:
 
     # --- shapes --------------------------------------------------------------------------------------------
 
-    def node_shape(self, shape: URIRef) -> list[Check]:
-        classes = sorted(self.shapes.objects(shape, SH.targetClass))
-        target = self.instance_of("?focus", classes)
-        targets = frozenset(self.subclasses(classes))
+    def shape(self, shape) -> list[Check]:
+        """The checks of a shape with targets: a node shape and its property shapes, or a property shape."""
+        if self.deactivated(shape):
+            return []
+        target, targets = self.target(shape)
+        if self.shapes.value(shape, SH.path) is not None:
+            return self.constraints(shape, shape, target, targets, self.path(shape, shape))
         checks = []
         for prop in sorted(self.shapes.objects(shape, SH.property), key=str):
-            checks += self.constraints(prop, shape, target, targets, self.path(prop, shape))
+            if not self.deactivated(prop):
+                checks += self.constraints(prop, shape, target, targets, self.path(prop, shape))
         checks += self.constraints(shape, shape, target, targets, None)
         return checks
+
+    def deactivated(self, shape) -> bool:
+        return any(value.toPython() is True for value in self.shapes.objects(shape, SH.deactivated))
+
+    def target(self, shape) -> tuple[str, frozenset | None]:
+        """A pattern binding ?focus to the shape's focus nodes, and when they are only the instances of classes,
+        those classes (then a check on values that are there can scan the path alone, see Check.target)."""
+        classes = sorted(self.shapes.objects(shape, SH.targetClass), key=str)
+        if (shape, RDF.type, SH.NodeShape) in self.shapes or (shape, RDF.type, SH.PropertyShape) in self.shapes:
+            classes += [shape] if any((shape, RDF.type, cls) in self.shapes for cls in CLASSES) else []
+        nodes = sorted(self.shapes.objects(shape, SH.targetNode), key=str)
+        subjects_of = sorted(self.shapes.objects(shape, SH.targetSubjectsOf), key=str)
+        objects_of = sorted(self.shapes.objects(shape, SH.targetObjectsOf), key=str)
+        parts = [f"{{ {self.instance_of('?focus', classes)} }}"] if classes else []
+        parts += [f"{{ VALUES ?focus {{ {' '.join(_constant(node) for node in nodes)} }} }}"] if nodes else []
+        parts += [f"{{ ?focus {_iri(p)} {self.var('any')} }}" for p in subjects_of]
+        parts += [f"{{ {self.var('any')} {_iri(p)} ?focus }}" for p in objects_of]
+        if not (nodes or subjects_of or objects_of):
+            return parts[0].removeprefix("{ ").removesuffix(" }"), frozenset(self.subclasses(classes))
+        return f"{{ SELECT DISTINCT ?focus WHERE {{ {' UNION '.join(parts)} }} }}", None
 
     def path(self, prop, shape: URIRef) -> tuple[URIRef, bool]:
         """(predicate, inverse?) of a property shape's sh:path."""
@@ -121,7 +172,7 @@ class _Compiler:
         if isinstance(path, URIRef):
             return path, False
         inverse = self.shapes.value(path, SH.inversePath)
-        if isinstance(inverse, URIRef):
+        if isinstance(inverse, URIRef) and set(self.shapes.predicates(path)) == {SH.inversePath}:
             return inverse, True
         raise MscevError(f"{curie(str(shape))}: the fast SHACL engine supports a predicate or sh:inversePath as sh:path")
 
@@ -131,17 +182,24 @@ class _Compiler:
         severity = self.shapes.value(node, SH.severity, default=SH.Violation)
         message = self.shapes.value(node, SH.message)
         sparql_path = None if path is None else ("^" if path[1] else "") + _iri(path[0])
+        if path is not None and (node, SH.property, None) in self.shapes:
+            raise MscevError(f"{curie(str(shape))}: the fast SHACL engine does not support sh:property "
+                             "on a property shape (nested property shapes)")
+        # With class targets only, a check on values that are there scans the path alone; otherwise it joins
+        # the target pattern first.
+        scan = "" if targets is not None else target
         checks = []
         for key, param in sorted(self.shapes.predicate_objects(node)):
-            if key in NOT_CONSTRAINTS:
+            if not _is_constraint(key):
                 continue
-            component, query, scan_first = self.constraint(key, param, node, curie(str(shape)), target, sparql_path)
+            component, query, scan_first = self.constraint(key, param, node, curie(str(shape)), target, scan,
+                                                           sparql_path)
             checks.append(Check(shape, path[0] if path else None, bool(path and path[1]),
                                 SH[component + "ConstraintComponent"], severity, message, query,
                                 targets if scan_first else None))
         return checks
 
-    def constraint(self, key, param, node, shape: str, target: str, path: str | None) -> tuple[str, str, bool]:
+    def constraint(self, key, param, node, shape: str, target: str, scan: str, path: str | None) -> tuple[str, str, bool]:
         """(component name, query, scan first?) for one constraint parameter.
 
         A constraint on values that are there (a wrong value, too many values) scans the path alone and checks
@@ -153,12 +211,16 @@ class _Compiler:
         if name == "maxCount" and path and int(param) == 0:  # every use is a violation: ask the targets
             return "MaxCount", f"SELECT DISTINCT ?focus WHERE {{ {target} ?focus {path} ?any }}", False
         if name == "maxCount" and path:
-            return "MaxCount", self.max_count(path, int(param)), True
+            return "MaxCount", self.max_count(scan, path, int(param)), True
         if name == "hasValue" and path:
-            return "HasValue", f"SELECT DISTINCT ?focus WHERE {{ {target} MINUS {{ ?focus {path} {_iri(param)} }} }}", False
+            return "HasValue", f"SELECT DISTINCT ?focus WHERE {{ {target} MINUS {{ ?focus {path} {_constant(param)} }} }}", False
+        if name == "hasValue":
+            return "HasValue", f"SELECT DISTINCT ?focus WHERE {{ {target} FILTER(!sameTerm(?focus, {_constant(param)})) }}", False
         if name == "qualifiedValueShape" and path:
-            return self.qualified(node, param, shape, target, path)
-        values = f"?focus {path} ?value ." if path else f"{target} BIND(?focus AS ?value)"
+            return self.qualified(node, param, shape, target, scan, path)
+        values = f"{scan} ?focus {path} ?value ." if path else f"{target} BIND(?focus AS ?value)"
+        if name in ("equals", "disjoint", "uniqueLang") or key in ORDERS:
+            return self.pair(name, key, param, shape, target, scan, path)
         if name == "or":
             members = list(Collection(self.shapes, param))
             if path:
@@ -173,7 +235,7 @@ class _Compiler:
             none = f"{{ {target} {' '.join(f'MINUS {{ {test} }}' for test in tests)} }}"
             pairs = [f"{{ {target} {a} {b} }}" for i, a in enumerate(tests) for b in tests[i + 1:]]
             return "Xone", f"SELECT DISTINCT ?focus ?value WHERE {{ {' UNION '.join([none, *pairs])} BIND(?focus AS ?value) }}", False
-        if name in ("class", "in", "pattern", "datatype", "nodeKind") or key in BOUNDS or key in LENGTHS:
+        if name in ("class", "in", "pattern", "datatype", "nodeKind", "languageIn") or key in BOUNDS or key in LENGTHS:
             test = self.value_test_of(key, param, node, shape, "?value")
             negated = f"MINUS {{ {test} }}" if key == SH["class"] else f"FILTER(!({test}))"
             return (name[0].upper() + name[1:], f"SELECT DISTINCT ?focus ?value WHERE {{ {values} {negated} }}",
@@ -181,19 +243,49 @@ class _Compiler:
         raise MscevError(f"{shape}: the fast SHACL engine does not support {curie(str(key))} here; "
                          "validate with the reference engine (pyshacl) or extend mscev.shacl_sparql")
 
+    def pair(self, name: str, key, param, shape: str, target: str, scan: str, path: str | None) -> tuple[str, str, bool]:
+        """sh:equals, sh:disjoint, sh:lessThan(OrEquals): the values against another property's values;
+        sh:uniqueLang: the values against each other. One result per offending value (per pair for the
+        orders, per duplicated language for sh:uniqueLang)."""
+        component = name[0].upper() + name[1:]
+        if name == "uniqueLang":
+            if path is None:
+                raise MscevError(f"{shape}: sh:uniqueLang belongs on a property shape")
+            if not (isinstance(param, Literal) and param.datatype == XSD.boolean and str(param) == "true"):
+                return component, "SELECT ?focus WHERE { FILTER(false) }", False  # only true activates it
+            return component, (f"SELECT DISTINCT ?focus ?language WHERE {{ {scan} ?focus {path} ?a . ?focus {path} ?b . "
+                               "FILTER(!sameTerm(?a, ?b) && lang(?a) != \"\" && LCASE(lang(?a)) = LCASE(lang(?b))) "
+                               "BIND(LCASE(lang(?a)) AS ?language) }"), True
+        other = _iri(param)
+        values = f"?focus {path} ?value ." if path else "BIND(?focus AS ?value)"
+        if key in ORDERS:
+            if path is None:
+                raise MscevError(f"{shape}: {curie(str(key))} belongs on a property shape")
+            return component, (f"SELECT ?focus ?value WHERE {{ {scan} {values} ?focus {other} ?other . "
+                               f"FILTER(!COALESCE(?value {ORDERS[key]} ?other, false)) }}"), path is not None
+        if name == "disjoint":
+            return component, f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {values} ?focus {other} ?value }}", False
+        if path is None:  # the focus node is the one value
+            return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {{ {target} ?focus {other} ?value "
+                               f"FILTER(!sameTerm(?value, ?focus)) }} UNION {{ {target} FILTER NOT EXISTS "
+                               f"{{ ?focus {other} ?focus }} BIND(?focus AS ?value) }} }}"), False
+        return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {{ {values} MINUS {{ ?focus {other} ?value }} }} "
+                           f"UNION {{ ?focus {other} ?value MINUS {{ {values} }} }} }}"), False
+
     def min_count(self, target: str, path: str, count: int) -> str:
         if count == 1:
             return f"SELECT DISTINCT ?focus WHERE {{ {target} MINUS {{ ?focus {path} ?any }} }}"
         return (f"SELECT ?focus WHERE {{ {target} OPTIONAL {{ ?focus {path} ?v }} }} "
                 f"GROUP BY ?focus HAVING (COUNT(DISTINCT ?v) < {count})")
 
-    def max_count(self, path: str, count: int) -> str:
+    def max_count(self, scan: str, path: str, count: int) -> str:
         if count == 1:
-            return (f"SELECT DISTINCT ?focus WHERE {{ ?focus {path} ?first . ?focus {path} ?second . "
+            return (f"SELECT DISTINCT ?focus WHERE {{ {scan} ?focus {path} ?first . ?focus {path} ?second . "
                     f"FILTER(!sameTerm(?first, ?second)) }}")
-        return f"SELECT ?focus WHERE {{ ?focus {path} ?v }} GROUP BY ?focus HAVING (COUNT(DISTINCT ?v) > {count})"
+        return (f"SELECT ?focus WHERE {{ {scan} ?focus {path} ?v }} "
+                f"GROUP BY ?focus HAVING (COUNT(DISTINCT ?v) > {count})")
 
-    def qualified(self, node, shape_node, shape: str, target: str, path: str) -> tuple[str, str, bool]:
+    def qualified(self, node, shape_node, shape: str, target: str, scan: str, path: str) -> tuple[str, str, bool]:
         test = self.value_test(shape_node, shape, "?value")
         low = self.shapes.value(node, SH.qualifiedMinCount)
         high = self.shapes.value(node, SH.qualifiedMaxCount)
@@ -204,17 +296,22 @@ class _Compiler:
             return "QualifiedMinCount", (f"SELECT ?focus WHERE {{ {target} OPTIONAL {{ ?focus {path} ?value . {test} }} }} "
                                          f"GROUP BY ?focus HAVING (COUNT(DISTINCT ?value) < {int(low)})"), False
         if high is not None and low is None:
-            return "QualifiedMaxCount", (f"SELECT ?focus WHERE {{ ?focus {path} ?value . {test} }} "
+            return "QualifiedMaxCount", (f"SELECT ?focus WHERE {{ {scan} ?focus {path} ?value . {test} }} "
                                          f"GROUP BY ?focus HAVING (COUNT(DISTINCT ?value) > {int(high)})"), True
-        raise MscevError(f"{shape}: give either sh:qualifiedMinCount or sh:qualifiedMaxCount with a qualified shape")
+        raise MscevError(f"{shape}: the fast SHACL engine supports one of sh:qualifiedMinCount and sh:qualifiedMaxCount "
+                         "with a qualified value shape, not both or neither")
 
     # --- positive tests: a pattern that matches when ?value (or ?focus) conforms ----------------------------
 
     def value_test(self, member, shape: str, var: str) -> str:
         """A pattern matching when ``var`` conforms to the value shape ``member`` (no path)."""
         tests = []
+        for key in (SH.property, SH.path, SH.deactivated):
+            if (member, key, None) in self.shapes:
+                raise MscevError(f"{shape}: the fast SHACL engine does not support {curie(str(key))} "
+                                 "in an sh:or member or qualified value shape")
         for key, param in sorted(self.shapes.predicate_objects(member)):
-            if key in NOT_CONSTRAINTS:
+            if not _is_constraint(key):
                 continue
             test = self.value_test_of(key, param, member, shape, var)
             tests.append(test if key == SH["class"] else f"FILTER({test})")
@@ -227,21 +324,34 @@ class _Compiler:
         if key == SH["class"]:
             return self.instance_of(var, [param])
         if key == SH["in"]:
-            return " || ".join(f"sameTerm({var}, {_term(m)})" for m in Collection(self.shapes, param)) or "false"
+            return " || ".join(f"sameTerm({var}, {_constant(m)})" for m in Collection(self.shapes, param)) or "false"
         if key == SH.pattern:
             flags = self.shapes.value(node, SH.flags)
             extra = f", {_string(str(flags))}" if flags is not None else ""
             return f"!isBlank({var}) && REGEX(STR({var}), {_string(str(param))}{extra})"
         if key == SH.datatype:
-            lexical = f" && REGEX(STR({var}), {_string(LEXICAL[param])})" if param in LEXICAL else ""
-            return f"isLiteral({var}) && datatype({var}) = {_iri(param)}{lexical}"
+            return self.datatype_test(param, shape, var)
         if key == SH.nodeKind:
             return f"!({NODE_KINDS[param].replace('?v', var)})"
         if key in BOUNDS:
             return f"COALESCE({var} {BOUNDS[key]} {_term(param)}, false)"
         if key in LENGTHS:
             return f"!isBlank({var}) && !(STRLEN(STR({var})) {LENGTHS[key]} {int(param)})"
+        if key == SH.languageIn:
+            ranges = " || ".join(f"langMatches(lang({var}), {_string(str(r))})" for r in Collection(self.shapes, param))
+            return f"COALESCE(isLiteral({var}) && ({ranges or 'false'}), false)"
         raise MscevError(f"{shape}: the fast SHACL engine does not support {curie(str(key))} in a value test")
+
+    def datatype_test(self, datatype, shape: str, var: str) -> str:
+        """Holds when ``var`` is a literal of ``datatype`` that is well-formed (its text casts to its type)."""
+        typed = f"isLiteral({var}) && datatype({var}) = {_iri(datatype)}"
+        if datatype in VALUE_TYPES:
+            return f"COALESCE({typed} && sameTerm({_iri(datatype)}({var}), {_iri(datatype)}({var})), false)"
+        if datatype in ANY_TEXT or not str(datatype).startswith((str(XSD), RDF_NS)):
+            return typed
+        why = ("the store keeps its values under another XSD type" if datatype in RETYPED
+               else "it cannot check the lexical forms of that type")
+        raise MscevError(f"{shape}: the fast SHACL engine does not support sh:datatype {curie(str(datatype))} ({why})")
 
     def focus_test(self, member, shape: str, target: str) -> str:
         """A pattern matching the focus nodes that conform to ``member`` (an sh:or member of a node shape)."""
@@ -250,12 +360,12 @@ class _Compiler:
             return f"{target} {self.value_test(member, shape, '?focus')}"
         predicate, inverse = self.path(member, shape)
         prop = ("^" if inverse else "") + _iri(predicate)
-        keys = {k for k in self.shapes.predicates(member) if k not in NOT_CONSTRAINTS}
+        keys = {k for k in self.shapes.predicates(member) if _is_constraint(k) or k == SH.property}
         low = self.shapes.value(member, SH.minCount)
         if keys == {SH.minCount} and int(low) == 1:
             return f"?focus {prop} {self.var('any')} ."
         if keys == {SH.hasValue}:
-            return f"?focus {prop} {_iri(self.shapes.value(member, SH.hasValue))} ."
+            return f"?focus {prop} {_constant(self.shapes.value(member, SH.hasValue))} ."
         raise MscevError(f"{shape}: an sh:or member with a path must be only 'sh:minCount 1' or 'sh:hasValue' "
                          "for the fast SHACL engine")
 
@@ -264,9 +374,14 @@ RDF_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 RDF_TYPE = ox.NamedNode(str(RDF.type))
 
 
+def _is_constraint(key) -> bool:
+    """Every key in the sh: namespace that is no known non-constraint: a constraint, supported or refused."""
+    return str(key).startswith(str(SH)) and key not in NOT_CONSTRAINTS
+
+
 def _iri(node) -> str:
     if not isinstance(node, URIRef):
-        raise MscevError(f"expected an IRI in the shapes, found {node!r}")
+        raise MscevError(f"the fast SHACL engine expects an IRI in the shapes here, found {node!r}")
     return f"<{node}>"
 
 
@@ -276,6 +391,19 @@ def _term(node) -> str:
     if isinstance(node, BNode):
         raise MscevError("blank nodes cannot be compared by the fast SHACL engine")
     return _iri(node)
+
+
+def _constant(node) -> str:
+    """A term compared with the data's terms (sameTerm, a pattern), as the store keeps them: a literal of a
+    VALUE_TYPES type must be in canonical form (the data's "032"^^xsd:integer is "32" in the store)."""
+    if isinstance(node, Literal) and node.datatype in VALUE_TYPES | RETYPED:
+        store = ox.Store()
+        literal = ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+        store.add(ox.Quad(RDF_TYPE, RDF_TYPE, literal))
+        if next(iter(store)).object != literal:
+            raise MscevError(f"the fast SHACL engine cannot compare the literal {node.n3()}: the store keeps "
+                             f"{curie(str(node.datatype))} literals in canonical form, and this one is not")
+    return _term(node)
 
 
 def _string(text: str) -> str:

@@ -81,9 +81,7 @@ def synthesize(findings: int, out: Path, seed: int = 0, broken: float = 0.0) -> 
     if not 0 <= broken <= 1:
         raise MscevError(f"--broken {broken}: a fraction between 0 and 1 (0.01 breaks one finding in a hundred)")
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not (out / "synth.json").is_file():
-        raise MscevError(f"{out}: exists and is not a synthetic corpus; choose an empty or new folder")
-    with replacing_folder(out, "the corpus") as staging:
+    with replacing_folder(out, "the corpus", ["synth.json"]) as staging:
         try:
             writer = _Corpus(findings, seed, broken)
             names = writer.write(staging)

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 
-from mscev.load import LoadedGraph, LoadedStore, parse_turtle, to_rdflib
+from mscev.load import LoadedGraph, LoadedStore, parse_turtle, to_oxigraph, to_rdflib
 from mscev.namespaces import MSCEV, bind_prefixes, curie
 from mscev.paths import SHAPES_FILE
 
@@ -124,7 +123,7 @@ def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> Vali
         _add_tagged_result(results_graph, report_node, *(to_rdflib(row[name]) for name in ("s", "p", "o")))
         focus_nodes.add(row["s"])
     origins = loaded.origins(focus_nodes)
-    return _report(results_graph, report_node, lambda node: origins.get(_oxigraph(node), "-"), shapes)
+    return _report(results_graph, report_node, lambda node: origins.get(to_oxigraph(node), "-"), shapes)
 
 
 def _report(results_graph: Graph, report_node, origin_of: Callable, shapes: Graph) -> ValidationReport:
@@ -277,7 +276,3 @@ SELECT ?origin ?message WHERE {
 """
 TAGGED_TEXT = 'SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && LANG(?o) != "") }'
 
-
-def _oxigraph(node):
-    """An rdflib subject (IRI or blank node) as a pyoxigraph term."""
-    return ox.BlankNode(str(node)) if isinstance(node, BNode) else ox.NamedNode(str(node))

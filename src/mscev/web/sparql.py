@@ -1,6 +1,7 @@
 """The SPARQL protocol's rules for this server: which formats it speaks, and which requests it refuses.
 
-Refusals are decided before a query reaches a worker:
+Refusals are decided before pyoxigraph parses a query (in the query worker, by ``refusal``: scanning up to 256 KB
+of text is CPU work, kept off the server's event loop):
 - updates: pyoxigraph's query parser rejects them anyway (a 400), and the store is opened read-only; the
   server answers the clearer 403 when an update form field, an update content type, or an update operation
   (INSERT, DELETE, LOAD, CLEAR …) as the first keyword of the text is seen;
@@ -11,7 +12,12 @@ Refusals are decided before a query reaches a worker:
   says) and a bare SERVICE keyword token anywhere is refused. SERVICE inside a string, an IRI, a comment, a
   variable name or a prefixed name is not a keyword and passes;
 - nesting deeper than MAX_NESTING brackets: pyoxigraph's parser recurses and overflows its stack on
-  thousands of nested groups, which would kill the worker (a 500); such a query is refused with 400 first.
+  thousands of nested groups, which would kill the worker (a 500); such a query is refused with 400 first;
+- more than MAX_ELEMENTS pattern elements (BIND, OPTIONAL, MINUS, UNION, FILTER, GRAPH, VALUES, EXISTS, SELECT,
+  AS, and the separators . ; , between triple patterns and arguments): pyoxigraph's evaluator recurses once
+  per element, and 5,000 BINDs, MINUS groups or projected expressions overflow its stack (a segfault), while
+  1,000 triple patterns or OPTIONALs already take minutes to plan. The stored queries have at most 102;
+  the data of a VALUES block and the text of strings, IRIs and numbers do not count.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ RESULTS_ALIASES = {"application/json": "application/sparql-results+json", "appli
 HTML = "text/html"
 
 MAX_NESTING = 200
+MAX_ELEMENTS = 1000
+ELEMENT_KEYWORDS = {"BIND", "OPTIONAL", "MINUS", "UNION", "FILTER", "GRAPH", "VALUES", "EXISTS", "SELECT", "AS",
+                    "SERVICE"}
+SEPARATORS = ".;,"
 # Media ranges of an Accept header that are read: matching costs time per range and offer, so a header of
 # thousands of ranges would cost a tenth of a second of the server's event loop; browsers send fewer than ten.
 MAX_ACCEPT_RANGES = 64
@@ -49,6 +59,7 @@ TOKEN = re.compile(r"""
   | (?P<name>(?:[^\W\d][\w.-]*)?:(?:[\w:%-]|\\.|\.(?=[\w:%-]))*    # prefixed name (PNAME_NS, PNAME_LN)
             | _:[\w.-]*[\w-]|_:\w                                 # blank node label
             | @[A-Za-z]+(?:-[A-Za-z0-9]+)*)                       # language tag
+  | (?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<word>[^\W\d]\w*)
   | (?P<other>\S)
 """, re.VERBOSE)
@@ -67,26 +78,32 @@ def expand_codepoint_escapes(text: str) -> str:
     return CODEPOINT_ESCAPE.sub(replace, text)
 
 
-def scan(text: str) -> tuple[list[str], int]:
-    """The bare words of a SPARQL text, upper-cased (keywords, function names), and its deepest bracket nesting.
+def scan(text: str) -> tuple[list[str], int, int]:
+    """The bare words of a SPARQL text, upper-cased (keywords, function names), its deepest bracket nesting and
+    its number of pattern elements (ELEMENT_KEYWORDS and SEPARATORS). Scanning stops once the nesting or the
+    elements are over their limits: the query is refused anyway, and a hostile one is refused in no time.
 
-    >>> scan('SELECT * WHERE { ?service <urn:SERVICE> "service {" . ex:service ?p ?o FILTER(1) } # SERVICE')
-    (['SELECT', 'WHERE', 'FILTER'], 2)
+    >>> scan('SELECT * WHERE { ?service <urn:SERVICE> "service {" . ex:service ?p 1.5 FILTER(1) } # SERVICE')
+    (['SELECT', 'WHERE', 'FILTER'], 2, 3)
     """
-    words, depth, deepest = [], 0, 0
+    words, depth, deepest, elements = [], 0, 0, 0
     for match in TOKEN.finditer(expand_codepoint_escapes(text)):
         if match.group("word"):
             words.append(match.group("word").upper())
+            elements += words[-1] in ELEMENT_KEYWORDS
         elif match.group("other"):
             depth += (match.group("other") in OPENING) - (match.group("other") in CLOSING)
             deepest = max(deepest, depth)
-    return words, deepest
+            elements += match.group("other") in SEPARATORS
+        if deepest > MAX_NESTING or elements > MAX_ELEMENTS:
+            break
+    return words, deepest, elements
 
 
 def refusal(text: str) -> tuple[int, str] | None:
     """The HTTP status and the reason for refusing this query text (an update, a SERVICE call, too deep a
-    nesting), or None when it may run."""
-    words, depth = scan(text)
+    nesting, too many pattern elements), or None when it may run."""
+    words, depth, elements = scan(text)
     operation = next((word for word in words if word not in ("BASE", "PREFIX")), None)
     if operation in UPDATE_KEYWORDS:
         return 403, (f"This endpoint is read-only: SPARQL updates ({operation} …) are refused. Use SELECT, ASK, "
@@ -95,7 +112,10 @@ def refusal(text: str) -> tuple[int, str] | None:
         return 403, ("Federated queries (SERVICE) are refused by this endpoint: it answers from its own graph only. "
                      "Run the query on your own store, with this graph loaded, to combine it with other sources.")
     if depth > MAX_NESTING:
-        return 400, f"The query nests brackets {depth} deep; this endpoint accepts at most {MAX_NESTING}."
+        return 400, f"The query nests brackets more than {MAX_NESTING} deep, the most this endpoint accepts."
+    if elements > MAX_ELEMENTS:
+        return 400, (f"The query has more than {MAX_ELEMENTS} pattern elements (BIND, OPTIONAL, FILTER, UNION, triple "
+                     "patterns …), the most this endpoint accepts. Split it, or put data in a VALUES block.")
     return None
 
 
