@@ -46,10 +46,10 @@ def test_rule_output_on_the_curated_graph(store, derived, rule, update_expected)
     assert set(lines) <= set(held), f"{rule}: the build's {derived.name} graph lacks some of the rule's triples"
 
 
-def test_direct_rules_on_a_small_graph():
+def test_direct_rules_on_a_small_graph(tmp_path):
     store = ox.Store()
     store.load(path=str(FIXTURES / "rules" / "graph.ttl"), format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
-    derive(store)
+    derive(store, tmp_path)
     derived = ntriples(ox.Triple(q.subject, q.predicate, q.object)
                        for q in store.quads_for_pattern(None, None, None, DIRECT_GRAPH))
     expected = ntriples(ox.parse(path=str(FIXTURES / "rules" / "direct.ttl"), format=ox.RdfFormat.TURTLE))
@@ -73,3 +73,15 @@ def test_every_direct_statement_leads_back_to_findings(store):
     sourced = {row["f"] for row in store.query(f"SELECT DISTINCT ?f WHERE {{ ?f <{DIRECT}source> [] }}",
                                                use_default_graph_as_union=True)}
     assert findings and sourced == findings, "every vesicle finding, and no other, has its MSC source as a direct statement"
+
+
+def test_missing_rules_are_refused_with_the_folder_named(tmp_path, monkeypatch):
+    """A home without rules/ (MSCEV_HOME elsewhere) derived nothing, and the build then failed with an IndexError
+    in graph-summary; now the derivation names the folder."""
+    import mscev.derive
+
+    from mscev.errors import MscevError
+
+    monkeypatch.setattr(mscev.derive, "RULES_DIR", tmp_path / "rules")
+    with pytest.raises(MscevError, match="rules/direct: no derivation rules"):
+        derive(ox.Store(), tmp_path)

@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
-from mscev.derive import DERIVED_GRAPHS, copy_derived, derive, write_derived
+from mscev.derive import DERIVED_GRAPHS, derive, write_derived
 from mscev.errors import MscevError
 from mscev.export import canonical, canonical_quads
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
@@ -156,7 +156,8 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
     if len(inferred):
         store.bulk_load(input=inferred.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
                         to_graph=INFERRED_GRAPH)
-    _derive(result, store, staging)
+    for sorted_ntriples in _derive(result, store, staging):
+        sorted_ntriples.unlink()
     store.optimize()
     result.counts, result.synthetic = graph_counts(result, store), is_synthetic(store)
     store.flush()
@@ -170,7 +171,7 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
     `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there)."""
     memory = result.loaded.store
     _canonical_blank_nodes(memory)
-    _derive(result, memory, staging)
+    derived = _derive(result, memory, staging)
     result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
     _dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
     ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
@@ -191,17 +192,25 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
     if result.reasoning:
         store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
         inferred.unlink()
-    copy_derived(memory, store, staging)
+    for graph, sorted_ntriples in zip(DERIVED_GRAPHS, derived):
+        store.bulk_load(path=str(sorted_ntriples), format=ox.RdfFormat.N_TRIPLES, to_graph=graph.graph)
+        sorted_ntriples.unlink()
     store.flush()
     del store
 
 
-def _derive(result: BuildResult, store: ox.Store, staging: Path) -> None:
-    """The direct statements and summaries (mscev.derive) into ``store``, and written as files beside graph.ttl."""
+def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
+    """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl beside graph.ttl;
+    returns each derived graph's sorted N-Triples file (.NAME.nt in ``staging``), for the caller to load and remove."""
     started = time.perf_counter()
-    result.derived = derive(store)
-    write_derived(store, staging, prefix_map())
+    result.derived = derive(store, staging)
+    files = []
+    for derived in DERIVED_GRAPHS:
+        files.append(staging / f".{derived.name}.nt")
+        _dump_sorted(store, derived.graph, files[-1])
+        write_derived(derived, files[-1], staging, prefix_map())
     result.seconds["derive"] = round(time.perf_counter() - started, 3)
+    return files
 
 
 def _dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
