@@ -200,17 +200,23 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
 
 
 def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
-    """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl beside graph.ttl;
-    returns each derived graph's sorted N-Triples file (.NAME.nt in ``staging``), for the caller to load and remove."""
+    """_derived_files, timed, with the triples per derived graph kept in ``result``."""
     started = time.perf_counter()
-    result.derived = derive(store, staging)
-    files = []
-    for derived in DERIVED_GRAPHS:
-        files.append(staging / f".{derived.name}.nt")
-        _dump_sorted(store, derived.graph, files[-1])
-        write_derived(derived, files[-1], staging, prefix_map())
+    result.derived, files = _derived_files(store, staging)
     result.seconds["derive"] = round(time.perf_counter() - started, 3)
     return files
+
+
+def _derived_files(store: ox.Store, folder: Path) -> tuple[dict[str, int], list[Path]]:
+    """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl in ``folder``;
+    returns the triples per derived graph and each graph's sorted N-Triples file (.NAME.nt in ``folder``), for
+    the caller to load and remove."""
+    counts, files = derive(store, folder), []
+    for derived in DERIVED_GRAPHS:
+        files.append(folder / f".{derived.name}.nt")
+        _dump_sorted(store, derived.graph, files[-1])
+        write_derived(derived, files[-1], folder, prefix_map())
+    return counts, files
 
 
 def _dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
@@ -307,6 +313,8 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
 
     Under the build's lock, so no build swaps the folder meanwhile; the store's graph is replaced in one
     transaction (one SPARQL update), so a process killed half-way leaves the old inferred graph or the new one.
+    The derived graphs are derived again from it (direct:area follows the reasoner's classes); a process killed
+    while they are derived leaves a store that the manifest's counts no longer match (mscev.manifest).
     """
     build_dir = Path(build_dir)
     with locked(build_dir, "the build"):
@@ -318,9 +326,14 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         store.update(f"DROP SILENT GRAPH {INFERRED_GRAPH} ; INSERT DATA {{ GRAPH {INFERRED_GRAPH} {{ {triples} }} }}")
         store.flush()
         _write_inferred(reasoning.inferred, reasoning, build_dir / "inferred.ttl")
+        store.update(" ; ".join(f"DROP SILENT GRAPH {derived.graph}" for derived in DERIVED_GRAPHS))
+        derived, files = _derived_files(store, build_dir)
+        for sorted_ntriples in files:
+            sorted_ntriples.unlink()
+        store.flush()
         summary_file = build_dir / "summary.json"
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        summary.update(reasoner=ENGINE_NAMES[reasoning.profile], inferred=reasoning.counts())
+        summary.update(reasoner=ENGINE_NAMES[reasoning.profile], inferred=reasoning.counts(), derived=derived)
         write_text(summary_file, json.dumps(summary, indent=2) + "\n")  # queries then say which inferences they see
         write_build_manifest(build_dir, store)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from mscev.atomic import writing
 from mscev.errors import MscevError
 from mscev.paths import RULES_DIR
 
@@ -81,7 +82,7 @@ def derive(store: ox.Store, scratch: Path) -> dict[str, int]:
 def write_derived(derived: DerivedGraph, sorted_ntriples: Path, folder: Path, prefixes: dict[str, str]) -> None:
     """The derived graph as NAME.ttl in ``folder``, from its N-Triples sorted by line (so that the same graph gives
     the same file), headed by a comment that says what it is."""
-    with (folder / derived.file_name).open("wb") as handle:
+    with writing(folder / derived.file_name) as handle:  # replaced whole, also in a build that `mscev reason` updates
         handle.write(f"# {derived.description}\n# In the store: the named graph <{derived.graph.value}>.\n"
                      .encode("utf-8"))
         ox.serialize(ox.parse(path=str(sorted_ntriples), format=ox.RdfFormat.N_TRIPLES), handle, ox.RdfFormat.TURTLE,
