@@ -202,21 +202,27 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
 def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
     """_derived_files, timed, with the triples per derived graph kept in ``result``."""
     started = time.perf_counter()
-    result.derived, files = _derived_files(store, staging)
+    result.derived, files = _derived_files(store, staging, _dump_sorted if result.engine == "fast" else _dump_in_order)
     result.seconds["derive"] = round(time.perf_counter() - started, 3)
     return files
 
 
-def _derived_files(store: ox.Store, folder: Path) -> tuple[dict[str, int], list[Path]]:
+def _derived_files(store: ox.Store, folder: Path, dump) -> tuple[dict[str, int], list[Path]]:
     """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl in ``folder``;
-    returns the triples per derived graph and each graph's sorted N-Triples file (.NAME.nt in ``folder``), for
-    the caller to load and remove."""
+    returns the triples per derived graph and each graph's N-Triples file (.NAME.nt in ``folder``, written in a
+    fixed order by ``dump``), for the caller to load and remove."""
     counts, files = derive(store, folder), []
     for derived in DERIVED_GRAPHS:
         files.append(folder / f".{derived.name}.nt")
-        _dump_sorted(store, derived.graph, files[-1])
+        dump(store, derived.graph, files[-1])
         write_derived(derived, files[-1], folder, prefix_map())
     return counts, files
+
+
+def _dump_in_order(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
+    """One graph of an on-disk store as N-Triples, in the store's index order (the same for the same graph), so
+    the reference engine needs no system `sort`."""
+    store.dump(str(target), ox.RdfFormat.N_TRIPLES, from_graph=graph)
 
 
 def _dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
@@ -327,7 +333,7 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         store.flush()
         _write_inferred(reasoning.inferred, reasoning, build_dir / "inferred.ttl")
         store.update(" ; ".join(f"DROP SILENT GRAPH {derived.graph}" for derived in DERIVED_GRAPHS))
-        derived, files = _derived_files(store, build_dir)
+        derived, files = _derived_files(store, build_dir, _dump_in_order)
         for sorted_ntriples in files:
             sorted_ntriples.unlink()
         store.flush()
