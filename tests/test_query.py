@@ -121,12 +121,15 @@ def store(built):
 
 @pytest.fixture(scope="session")
 def rdflib_graph(built):
-    """build/graph.ttl and build/inferred.ttl in one rdflib graph: the default graph a portable query sees."""
+    """build/graph.ttl, build/inferred.ttl and the derived graphs (direct.ttl, summaries.ttl) in one rdflib
+    graph: the default graph a portable query sees."""
     from rdflib import Graph
 
+    from mscev.derive import DERIVED_GRAPHS
+
     graph = Graph()
-    graph.parse(built.out / "graph.ttl")
-    graph.parse(built.out / "inferred.ttl")
+    for name in ["graph.ttl", "inferred.ttl", *(derived.file_name for derived in DERIVED_GRAPHS)]:
+        graph.parse(built.out / name)
     return graph
 
 
@@ -574,3 +577,37 @@ def test_queries_say_which_inferences_they_saw(built, tmp_path, capsys):
     assert "inferences: not run" in captured.out.replace("\n", " ")
     assert main(["query", "graph-summary", "--build", str(unreasoned), "-f", "csv"]) == 0
     assert "note:" not in capsys.readouterr().err  # a query that needs no inference says nothing
+
+
+# ---------------------------------------------------------------- paging (issue 15)
+
+def test_limit_and_offset_page_the_ordered_rows(built, tmp_path):
+    whole = tmp_path / "whole.csv"
+    page = tmp_path / "page.csv"
+    assert main(["query", "findings", "--build", str(built.out), "-f", "csv", "--out", str(whole)]) == 0
+    assert main(["query", "findings", "--build", str(built.out), "-f", "csv", "--out", str(page),
+                 "--limit", "5", "--offset", "10"]) == 0
+    rows = whole.read_text(encoding="utf-8").splitlines()
+    paged = page.read_text(encoding="utf-8").splitlines()
+    assert len(rows) > 16 and paged == [rows[0], *rows[11:16]]  # the header, then rows 11 to 15
+
+
+def test_paging_is_refused_for_a_query_with_its_own_limit(built, tmp_path):
+    limited = tmp_path / "limited.rq"
+    limited.write_text("#+ summary: Ten labels?\n#+ tags: test\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+                       "SELECT ?label WHERE { ?s rdfs:label ?label } LIMIT 10\n", encoding="utf-8")
+    with pytest.raises(MscevError, match="its own LIMIT"):
+        run_query(read_query(limited), store=open_store(built.out), limit=5)
+    assert len(list(run_query(read_query(limited), store=open_store(built.out)))) == 10
+
+
+def test_plain_output_streams_in_chunks_with_the_same_text():
+    from mscev.render import plain_rows
+
+    store = ox.Store()
+    store.extend(ox.Quad(ox.NamedNode(f"https://example.org/{i}"), ox.NamedNode("https://example.org/p"),
+                         ox.Literal(str(i))) for i in range(25))
+    query = "SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY ?o"
+    chunks = list(plain_rows(store.query(query), ",", lookahead=10))
+    whole = "".join(plain_rows(store.query(query), ",", lookahead=100))
+    assert len(chunks) == 3 and "".join(chunks) == whole and whole.count("\n") == 26

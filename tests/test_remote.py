@@ -241,7 +241,7 @@ def test_chunk_size_must_be_positive():
 
 def _fake_release(folder: Path, asserted: bytes, inferred: bytes = b"") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"mscev.nt": asserted, "mscev-inferred.nt": inferred}
+    files = {"mscev.nt": asserted, "mscev-inferred.nt": inferred, "mscev-derived.nt": b""}
     for name, data in files.items():
         (folder / name).write_bytes(data)
     (folder / "SHA256SUMS").write_text("".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n"
@@ -251,7 +251,7 @@ def _fake_release(folder: Path, asserted: bytes, inferred: bytes = b"") -> Path:
 
 def test_release_files_are_checked_against_their_checksums(tmp_path):
     release = _fake_release(tmp_path / "release", b'<http://example.org/a> <http://example.org/p> "x" .\n')
-    assert [path.name for path in release_files(release)] == ["mscev.nt", "mscev-inferred.nt"]
+    assert [path.name for path in release_files(release)] == ["mscev.nt", "mscev-inferred.nt", "mscev-derived.nt"]
     (release / "mscev.nt").write_bytes(b'<http://example.org/a> <http://example.org/p> "y" .\n')
     with pytest.raises(MscevError, match="mscev.nt: its checksum differs from SHA256SUMS"):
         release_files(release)
@@ -465,14 +465,17 @@ def remote(virtuoso, published):
 def test_published_graph_is_the_built_graph(published, release, remote, store):
     """Asserted and inferred triples, blank nodes included, arrive whole: the graph on the server is isomorphic to
     the union the embedded store queries (the asserted values not from the body text, kept in a graph of their own
-    in the store, included: the release, like graph.nt, holds them with the other asserted triples)."""
+    in the store, included: the release, like graph.nt, holds them with the other asserted triples; and the direct
+    statements and summaries, which the release carries in mscev-derived.nt)."""
     from rdflib import Graph
+
+    from mscev.derive import DERIVED_GRAPHS
     from rdflib.compare import isomorphic
 
     lines = sum(path.read_bytes().count(b"\n") for path in release_files(release))
     assert published.triples == lines and published.chunks >= lines / 1000
     local = [ox.Triple(q.subject, q.predicate, q.object)
-             for graph in (ASSERTED_GRAPH, NOT_FROM_BODY_GRAPH, INFERRED_GRAPH)
+             for graph in (ASSERTED_GRAPH, NOT_FROM_BODY_GRAPH, INFERRED_GRAPH, *(d.graph for d in DERIVED_GRAPHS))
              for q in store.quads_for_pattern(None, None, None, graph)]
     theirs = list(remote.query("CONSTRUCT WHERE { ?s ?p ?o }"))
     assert len(theirs) == len(set(local))

@@ -27,6 +27,7 @@ import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
+from mscev.derive import DERIVED_GRAPHS, derive, write_derived
 from mscev.errors import MscevError
 from mscev.export import canonical, canonical_quads
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
@@ -41,7 +42,8 @@ from mscev.validate import ValidationReport, validate, validate_store
 
 ENGINES = ("auto", "reference", "fast")
 BUILD_MARKERS = (MANIFEST, "summary.json")  # a folder holding one is a build, which --out may replace
-BUILD_FILES = ("graph.nt", "graph.ttl", "inferred.ttl", "summary.json", "validation.ttl", "validation.txt")
+BUILD_FILES = ("graph.nt", "graph.ttl", "inferred.ttl", "summary.json", "validation.ttl", "validation.txt",
+               *(derived.file_name for derived in DERIVED_GRAPHS))
 FAST_ENGINE_BYTES = 8_000_000
 ENGINE_NAMES = {"dl": "HermiT (OWL 2 DL) via owlready2", "rl": "OWL 2 RL closure (reasonable, plus property chains)",
                 "rl-sparql": "OWL 2 RL closure (SPARQL rules on pyoxigraph)"}
@@ -57,6 +59,7 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
     engine: str = "reference"
     sources: dict[str, str] = field(default_factory=dict)  # each input file's SHA-256, for staleness by content
+    derived: dict[str, int] = field(default_factory=dict)  # triples per derived graph (mscev.derive)
     synthetic: bool = False  # the data is a corpus made by `mscev synth`, not the review
     data_dir: Path = TRIPLES_DIR
 
@@ -130,7 +133,7 @@ def _write(result: BuildResult, staging: Path, loader: "_DiskStoreLoader | None"
         (staging / "validation.txt").write_text(result.report.as_text(), encoding="utf-8")
         summary = {"counts": result.counts, "seconds": result.seconds, "engine": result.engine,
                    "reasoner": ENGINE_NAMES[result.reasoning.profile] if result.reasoning else "not run",
-                   "inferred": result.reasoning.counts() if result.reasoning else {},
+                   "inferred": result.reasoning.counts() if result.reasoning else {}, "derived": result.derived,
                    "synthetic": result.synthetic, "data_dir": str(result.data_dir.resolve()), "sources": result.sources}
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         write_build_manifest(staging, ox.Store.read_only(str(staging / STORE_DIR)))
@@ -153,6 +156,8 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
     if len(inferred):
         store.bulk_load(input=inferred.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
                         to_graph=INFERRED_GRAPH)
+    for sorted_ntriples in _derive(result, store, staging):
+        sorted_ntriples.unlink()
     store.optimize()
     result.counts, result.synthetic = graph_counts(result, store), is_synthetic(store)
     store.flush()
@@ -165,8 +170,9 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
     The in-memory store lists triples in no fixed order, so each graph goes out as N-Triples sorted by the system's
     `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there)."""
     memory = result.loaded.store
-    result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
     _canonical_blank_nodes(memory)
+    derived = _derive(result, memory, staging)
+    result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
     _dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
     ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
                  ox.RdfFormat.TURTLE, prefixes=prefix_map())
@@ -186,8 +192,37 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
     if result.reasoning:
         store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
         inferred.unlink()
+    for graph, sorted_ntriples in zip(DERIVED_GRAPHS, derived):
+        store.bulk_load(path=str(sorted_ntriples), format=ox.RdfFormat.N_TRIPLES, to_graph=graph.graph)
+        sorted_ntriples.unlink()
     store.flush()
     del store
+
+
+def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
+    """_derived_files, timed, with the triples per derived graph kept in ``result``."""
+    started = time.perf_counter()
+    result.derived, files = _derived_files(store, staging, _dump_sorted if result.engine == "fast" else _dump_in_order)
+    result.seconds["derive"] = round(time.perf_counter() - started, 3)
+    return files
+
+
+def _derived_files(store: ox.Store, folder: Path, dump) -> tuple[dict[str, int], list[Path]]:
+    """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl in ``folder``;
+    returns the triples per derived graph and each graph's N-Triples file (.NAME.nt in ``folder``, written in a
+    fixed order by ``dump``), for the caller to load and remove."""
+    counts, files = derive(store, folder), []
+    for derived in DERIVED_GRAPHS:
+        files.append(folder / f".{derived.name}.nt")
+        dump(store, derived.graph, files[-1])
+        write_derived(derived, files[-1], folder, prefix_map())
+    return counts, files
+
+
+def _dump_in_order(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
+    """One graph of an on-disk store as N-Triples, in the store's index order (the same for the same graph), so
+    the reference engine needs no system `sort`."""
+    store.dump(str(target), ox.RdfFormat.N_TRIPLES, from_graph=graph)
 
 
 def _dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
@@ -284,6 +319,8 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
 
     Under the build's lock, so no build swaps the folder meanwhile; the store's graph is replaced in one
     transaction (one SPARQL update), so a process killed half-way leaves the old inferred graph or the new one.
+    The derived graphs are derived again from it (direct:area follows the reasoner's classes); a process killed
+    while they are derived leaves a store that the manifest's counts no longer match (mscev.manifest).
     """
     build_dir = Path(build_dir)
     with locked(build_dir, "the build"):
@@ -295,9 +332,14 @@ def update_inferred(build_dir: Path, reasoning: ReasoningResult) -> None:
         store.update(f"DROP SILENT GRAPH {INFERRED_GRAPH} ; INSERT DATA {{ GRAPH {INFERRED_GRAPH} {{ {triples} }} }}")
         store.flush()
         _write_inferred(reasoning.inferred, reasoning, build_dir / "inferred.ttl")
+        store.update(" ; ".join(f"DROP SILENT GRAPH {derived.graph}" for derived in DERIVED_GRAPHS))
+        derived, files = _derived_files(store, build_dir, _dump_in_order)
+        for sorted_ntriples in files:
+            sorted_ntriples.unlink()
+        store.flush()
         summary_file = build_dir / "summary.json"
         summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        summary.update(reasoner=ENGINE_NAMES[reasoning.profile], inferred=reasoning.counts())
+        summary.update(reasoner=ENGINE_NAMES[reasoning.profile], inferred=reasoning.counts(), derived=derived)
         write_text(summary_file, json.dumps(summary, indent=2) + "\n")  # queries then say which inferences they see
         write_build_manifest(build_dir, store)
 
@@ -310,7 +352,7 @@ def is_synthetic(store: ox.Store) -> bool:
 def write_build_manifest(folder: Path, store: ox.Store) -> None:
     """manifest.json: the build's files and the store's triples per graph (mscev.manifest)."""
     graphs = {}
-    for graph in (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH):
+    for graph in (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, *(derived.graph for derived in DERIVED_GRAPHS)):
         found = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
         graphs[graph.value] = int(next(found)[0].value)
     write_manifest(folder, BUILD_FILES, graphs)

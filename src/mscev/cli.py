@@ -273,6 +273,9 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path, replace: bool
 @click.option("--body-text-only", "body_text_only", is_flag=True,
               help="Leave out the values a finding takes from outside the review's body text (a cited reference's "
               "title, a Table 2 row); see `mscev:valueOrigin`.")
+@click.option("--limit", type=click.IntRange(min=0), help="At most this many rows (a page; rows stream as they come).")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many rows first (with --limit: the "
+              "page after them).")
 @build_option()
 @click.option("--endpoint", help="Run it on this SPARQL 1.1 endpoint instead (a server `mscev publish` loaded), e.g. "
               "http://HOST:8890/sparql.")
@@ -280,8 +283,8 @@ def reason(extra: tuple[Path, ...], profile: str, build_dir: Path, replace: bool
 @user_option
 @password_option
 def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | None, list_queries: bool,
-          long_list: bool, ids: bool, asserted: bool, body_text_only: bool, build_dir: Path, endpoint: str | None,
-          graph: str | None, user: str | None, password: str | None) -> None:
+          long_list: bool, ids: bool, asserted: bool, body_text_only: bool, limit: int | None, offset: int,
+          build_dir: Path, endpoint: str | None, graph: str | None, user: str | None, password: str | None) -> None:
     """Run a stored SPARQL query (or an ad-hoc .rq file) on the built store, or on a server with --endpoint."""
 
     from mscev import render
@@ -301,7 +304,8 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
         values[key.strip()] = value
     stored = find_query(name)
     if endpoint:
-        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file, ids)
+        _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file, ids,
+                        limit, offset)
         return
     store = open_store(build_dir)
     changed = stale_sources(build_dir)
@@ -314,7 +318,8 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
         err().print(f"[yellow]note: '{escape(stored.name)}' answers from the reasoner's inferences, which this run "
                     "does not see (" + ("--asserted-only" if asserted else "the build was made without reasoning")
                     + "); its answer is empty or partial. Run `mscev build` (or `mscev reason`).[/yellow]")
-    results = run_query(stored, values, store=store, inferred=not asserted, body_text_only=body_text_only)
+    results = run_query(stored, values, store=store, inferred=not asserted, body_text_only=body_text_only, limit=limit,
+                        offset=offset)
     caption = f"inferences: {reasoner}" + ("; SYNTHETIC corpus (mscev synth), not the review"
                                            if summary.get("synthetic") else "")
     render.emit(results, fmt, out_file, out, label=render.labeler(store), ids=ids, title=stored.summary or None,
@@ -322,7 +327,7 @@ def query(name: str | None, param: tuple[str, ...], fmt: str, out_file: Path | N
 
 
 def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, body_text_only, fmt, out_file,
-                    ids) -> None:
+                    ids, limit, offset) -> None:
     """`mscev query --endpoint`: the same binding and output, on a server; the labels of a table, CSV or TSV come
     from it. An endpoint has no build summary to say which reasoner made its inferences: the table's caption says
     they are those published in the graph, and where."""
@@ -336,7 +341,7 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, b
         raise MscevError("--body-text-only: a published graph holds the values from outside the body text together "
                          "with the others; query the built store for answers from the body text only")
     with RemoteStore(endpoint, graph or PUBLISHED_GRAPH, user, password) as remote:
-        results = run_remote_query(stored, values, remote)
+        results = run_remote_query(stored, values, remote, limit=limit, offset=offset)
         labels = None
         if fmt == "table" or fmt in render.PLAIN_FORMATS:
             results, labels = remote.labels(results)

@@ -135,6 +135,19 @@ def built_graph(build_dir: Path = DEFAULT_BUILD_DIR, inferred: bool = False, ass
     return canonical(graph)
 
 
+def derived_ntriples(build_dir: Path = DEFAULT_BUILD_DIR) -> bytes:
+    """The build's derived graphs (direct statements and summaries, mscev.derive) as sorted N-Triples."""
+    import pyoxigraph as ox
+
+    from mscev.derive import DERIVED_GRAPHS
+    from mscev.query import open_store
+
+    store = open_store(build_dir)
+    triples = (ox.Triple(q.subject, q.predicate, q.object) for derived in DERIVED_GRAPHS
+               for q in store.quads_for_pattern(None, None, None, derived.graph))
+    return _sorted_lines(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+
+
 def ontology_graph() -> Graph:
     """The ontology merged with its import module (owl:imports dropped), canonical: one file Protégé opens offline."""
     from rdflib import OWL, Graph, URIRef

@@ -12,6 +12,7 @@ ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
 IMPORTS_DIR = ONTOLOGY_DIR / "imports"
 TRIPLES_DIR = PROJECT_ROOT / "triples"
 QUERIES_DIR = PROJECT_ROOT / "queries"
+RULES_DIR = PROJECT_ROOT / "rules"  # build-time derivation rules (mscev.derive)
 REVIEW_FILE = PROJECT_ROOT / "source" / "cai-2020-cell-biosci.txt"  # the review, CC BY 4.0 (source/README.md)
 DEFAULT_BUILD_DIR = PROJECT_ROOT / "build"
 DEFAULT_RELEASE_DIR = PROJECT_ROOT / "release"  # beside build/, not in it: a new build leaves the last release alone

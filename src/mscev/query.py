@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from mscev.derive import DERIVED_GRAPHS
 from mscev.errors import MscevError
 from mscev.names import NameIndex, read_kind, resolve_name
 from mscev.namespaces import curie, expand, prefix_map
@@ -318,17 +319,22 @@ def query_graphs(inferred: bool = True, body_text_only: bool = False) -> dict:
     from the review's body text unless ``body_text_only``."""
     if inferred and not body_text_only:
         return {"use_default_graph_as_union": True}
-    graphs = [ASSERTED_GRAPH, *([INFERRED_GRAPH] if inferred else []), *([] if body_text_only else [NOT_FROM_BODY_GRAPH])]
+    graphs = [ASSERTED_GRAPH, *([INFERRED_GRAPH] if inferred else []), *([] if body_text_only else [NOT_FROM_BODY_GRAPH]),
+              *(derived.graph for derived in DERIVED_GRAPHS)]
     return {"default_graph": graphs}
 
 
 def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, build_dir: Path = DEFAULT_BUILD_DIR,
-              store: ox.Store | None = None, inferred: bool = True, body_text_only: bool = False):
-    """Run a stored query (by name, as an .rq file or already read) with parameters; returns pyoxigraph results.
+              store: ox.Store | None = None, inferred: bool = True, body_text_only: bool = False,
+              limit: int | None = None, offset: int = 0):
+    """Run a stored query (by name, as an .rq file or already read) with parameters; returns pyoxigraph results,
+    which are read lazily: rows stream out as the store finds them (all at once after an ORDER BY).
 
     The store keeps asserted and inferred triples in named graphs; a query sees both by default, or only the
     asserted ones with ``inferred=False``. ``body_text_only=True`` leaves out the values a finding takes from
     outside the review's body text (reference titles, Table 2 rows: see ontology/README.md, "Value origins").
+    The derived graphs (direct statements and summaries, mscev.derive) are seen in every case; they were derived
+    from all the values. ``limit`` and ``offset`` page the rows (SPARQL LIMIT/OFFSET).
     """
     if not isinstance(query, StoredQuery):
         query = find_query(query)
@@ -341,7 +347,7 @@ def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, 
     store = open_store(build_dir) if store is None else store  # an empty store is falsy, and still the one given
     bindings = bind_parameters(query, params or {}, store)
     graphs = query_graphs(inferred, body_text_only)
-    text = with_values(query.text, list(bindings), [tuple(bindings.values())])
+    text = with_page(with_values(query.text, list(bindings), [tuple(bindings.values())]), limit, offset)
     try:
         return store.query(text, prefixes=prefix_map(), **graphs)
     except SyntaxError as error:
@@ -369,6 +375,23 @@ def with_values(text: str, variables: list[ox.Variable], rows: list[tuple]) -> s
     if sub_select:
         return f"{text[:opened]} {block} {{{text[opened:closed]}}} {text[closed:]}"
     return f"{text[:opened]} {block} {text[opened:]}"
+
+
+def with_page(text: str, limit: int | None, offset: int = 0) -> str:
+    """The query with LIMIT and OFFSET appended (a page of its rows), refused for a query that has its own."""
+    if limit is None and not offset:
+        return text
+    if limit is not None and limit < 0 or offset < 0:
+        raise MscevError("--limit and --offset take a number of rows, 0 or more")
+    tokens = _tokens(text)
+    _where_group(text)  # the query has a WHERE group (a clear message otherwise)
+    depth = 0
+    for token in tokens:
+        depth += {"{": 1, "}": -1}.get(token.group(), 0)
+        if depth == 0 and token.lastgroup == "name" and token.group().lower() in ("limit", "offset", "values"):
+            raise MscevError(f"the query has its own {token.group().upper()} after its WHERE group, so it cannot be "
+                             "paged with --limit/--offset")
+    return text + (f"\nLIMIT {limit}" if limit is not None else "") + (f"\nOFFSET {offset}" if offset else "")
 
 
 def _sparql_term(term) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mscev import __version__
 from mscev.atomic import check_output_folder, check_writable, replacing_folder, swap_in
 from mscev.errors import MscevError
-from mscev.export import (CONTEXT_FILE, DATASET_FILE, built_graph, canonical, findings, issued_date, nanopublications,
+from mscev.export import (CONTEXT_FILE, DATASET_FILE, built_graph, canonical, derived_ntriples, findings, issued_date, nanopublications,
                           ontology_graph, to_jsonld, to_nquads, to_ntriples, to_rdfxml, to_trig, to_turtle)
 from mscev.namespaces import ONTOLOGY_IRI, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR, ONTOLOGY_FILE
@@ -36,6 +36,8 @@ DISTRIBUTIONS = {
     "mscev.jsonld": ("the same graph, JSON-LD compacted with context.jsonld", "application/ld+json"),
     "mscev-inferred.nt": ("the triples the OWL reasoner inferred from it (load with mscev.nt for the entailed graph)",
                           "application/n-triples"),
+    "mscev-derived.nt": ("the direct statements and summaries the build derived from both (rules/; load with them for "
+                         "the stored queries)", "application/n-triples"),
     "mscev-nanopubs.trig": ("the same graph as one nanopublication per finding plus a background graph, TriG",
                             "application/trig"),
     "mscev-nanopubs.nq": ("the nanopublications, N-Quads sorted by line", "application/n-quads"),
@@ -84,6 +86,7 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
         "mscev.nt": to_ntriples(graph),
         "mscev.jsonld": to_jsonld(graph),
         "mscev-inferred.nt": to_ntriples(built_graph(build_dir, inferred=True, asserted=False)),
+        "mscev-derived.nt": derived_ntriples(build_dir),
         "mscev-nanopubs.trig": to_trig(nanopubs),
         "mscev-nanopubs.nq": to_nquads(nanopubs),
         "mscev-ontology.owl": to_rdfxml(ontology_graph()),

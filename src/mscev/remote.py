@@ -36,12 +36,12 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.namespaces import prefix_map
-from mscev.query import RDFS_LABEL, StoredQuery, bind_parameters, find_query, query_form, with_values
+from mscev.query import RDFS_LABEL, StoredQuery, bind_parameters, find_query, query_form, with_page, with_values
 from mscev.paths import DEFAULT_RELEASE_DIR
 from mscev.release import CHECKSUMS
 
 PUBLISHED_GRAPH = "https://w3id.org/mscev/data/graph/release"  # asserted and inferred triples together
-RELEASE_FILES = ("mscev.nt", "mscev-inferred.nt")
+RELEASE_FILES = ("mscev.nt", "mscev-inferred.nt", "mscev-derived.nt")
 CHUNK_TRIPLES = 50_000
 LABEL_BATCH = 200
 REQUEST_SECONDS = 300.0  # the overall limit of one request (a chunk sent and its answer read), unless told
@@ -415,10 +415,12 @@ def _valid_blank_nodes(content: bytes) -> bytes:
     return json.dumps(data).encode("utf-8")
 
 
-def run_remote_query(query: str | StoredQuery, params: dict[str, str] | None, store: RemoteStore):
+def run_remote_query(query: str | StoredQuery, params: dict[str, str] | None, store: RemoteStore,
+                     limit: int | None = None, offset: int = 0):
     """A stored query (by name, as an .rq file or already read) on the endpoint, with parameters bound as
-    mscev.query binds them (labels are resolved on the endpoint); returns pyoxigraph results."""
+    mscev.query binds them (labels are resolved on the endpoint), paged by ``limit``/``offset``; returns
+    pyoxigraph results."""
     if not isinstance(query, StoredQuery):
         query = find_query(query)
     bindings = bind_parameters(query, params or {}, store)
-    return store.query(query.text, substitutions=bindings, what=f"query {query.name}")
+    return store.query(with_page(query.text, limit, offset), substitutions=bindings, what=f"query {query.name}")

@@ -13,9 +13,11 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyoxigraph as ox
 
@@ -36,6 +38,7 @@ FORMATS = ("table", *PLAIN_FORMATS, *SPARQL_FORMATS)
 FORMAT_HELP = ("table (for people), csv or tsv (plain values: CURIEs with a label column beside each, for "
                "spreadsheets), or a SPARQL 1.1 results format: srj (JSON; also json), srx (XML), srcsv, srtsv.")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+PLAIN_LOOKAHEAD = 1000  # rows read before plain CSV/TSV output starts (to find the columns that hold IRIs)
 LABEL_CACHE_SIZE = 20_000  # IRIs; the graph has a few thousand labelled ones
 
 
@@ -81,13 +84,16 @@ def emit(results, fmt: str, out_file: Path | None, console: ConsoleMaker, label=
         write_text(ox.serialize(results, format=ox.RdfFormat.TURTLE).decode("utf-8"), out_file)
         return
     if fmt in SPARQL_FORMATS:
-        write_text(results.serialize(format=SPARQL_FORMATS[fmt]).decode("utf-8"), out_file)
+        with _output(out_file) as handle:  # pyoxigraph writes each row as the store yields it
+            results.serialize(handle, format=SPARQL_FORMATS[fmt])
         return
     if isinstance(results, ox.QueryBoolean):
         write_text(str(bool(results)).lower() + "\n", out_file)
         return
     if fmt in PLAIN_FORMATS:
-        write_text(plain_table(results, PLAIN_FORMATS[fmt], label), out_file)
+        with _output(out_file) as handle:
+            for text in plain_rows(results, PLAIN_FORMATS[fmt], label):
+                handle.write(text.encode("utf-8"))
         return
     from rich.markup import escape
     from rich.table import Table
@@ -119,15 +125,26 @@ def _is_label_of_iri_column(name: str, variables: list[str], solutions) -> bool:
 
 def plain_table(results, delimiter: str, label=None) -> str:
     """Rows of plain values, a label column after each column that holds IRIs (none where the query has one)."""
+    return "".join(plain_rows(results, delimiter, label))
+
+
+def plain_rows(results, delimiter: str, label=None, lookahead: int = PLAIN_LOOKAHEAD) -> Iterator[str]:
+    """plain_table's text a few rows at a time, so a long answer streams: which columns hold IRIs (and get a
+    label column) is judged from the first ``lookahead`` rows, which for a shorter answer are all of them."""
     variables = [v.value for v in results.variables]
-    solutions = list(results)
+    rows = iter(results)
+    solutions = list(itertools.islice(rows, lookahead))
     iri_columns = {name for name in variables if any(isinstance(s[name], ox.NamedNode) for s in solutions)}
     labelled = {name for name in iri_columns if f"{name}Label" not in variables}
     header = [h for name in variables for h in ([name, f"{name}Label"] if name in labelled else [name])]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)
-    for solution in solutions:
+    for count, solution in enumerate(itertools.chain(solutions, rows), start=1):
+        if count % lookahead == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
         row = []
         for name in variables:
             term = solution[name]
@@ -136,7 +153,18 @@ def plain_table(results, delimiter: str, label=None) -> str:
             if name in labelled:
                 row.append((label(term) or "") if label and isinstance(term, ox.NamedNode) else "")
         writer.writerow(row)
-    return buffer.getvalue()
+    yield buffer.getvalue()
+
+
+@contextmanager
+def _output(out_file: Path | None) -> Iterator[BinaryIO]:
+    """Standard output, or ``out_file`` written atomically (mscev.atomic): bytes as they come."""
+    if out_file is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with atomic.writing(out_file) as handle:
+        yield handle
 
 
 def check_format(fmt: str) -> None:

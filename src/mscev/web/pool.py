@@ -75,6 +75,8 @@ class Job:
     inferred: bool = True
     body_text_only: bool = False
     page_rows: int | None = None
+    limit: int | None = None  # a page of a stored query's rows (SPARQL LIMIT/OFFSET)
+    offset: int = 0
     base_iri: str | None = None  # relative IRIs in a free query resolve against the endpoint's URL (protocol)
 
 
@@ -246,7 +248,8 @@ def _with_charset(media_type: str) -> str:
 
 def _evaluate(store: ox.Store, job: Job):
     if isinstance(job.query, StoredQuery):
-        return run_query(job.query, job.params, store=store, inferred=job.inferred, body_text_only=job.body_text_only)
+        return run_query(job.query, job.params, store=store, inferred=job.inferred, body_text_only=job.body_text_only,
+                         limit=job.limit, offset=job.offset)
     if job.default_graphs or job.named_graphs:
         graphs = {"default_graph": [ox.NamedNode(iri) for iri in job.default_graphs] or None,
                   "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs] or None}

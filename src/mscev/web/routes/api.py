@@ -27,7 +27,7 @@ from mscev.web.sparql import (
 )
 
 # /queries/NAME options, never query parameters
-RESERVED_PARAMETERS = (*FORMAT_PARAMETERS, "inferred", "body-text-only")
+RESERVED_PARAMETERS = (*FORMAT_PARAMETERS, "inferred", "body-text-only", "limit", "offset")
 
 router = APIRouter(tags=["Stored queries"])
 
@@ -52,6 +52,8 @@ async def run_stored(
     body_text_only: Annotated[bool, Query(alias="body-text-only", description=(
         "true: leave out the values a finding takes from outside the review's body text (reference titles, "
         "Table 2 rows), as `mscev query --body-text-only`."))] = False,
+    limit: Annotated[int | None, Query(ge=0, description="At most this many rows (a page).")] = None,
+    offset: Annotated[int, Query(ge=0, description="Skip this many rows first.")] = 0,
 ):
     queries = site.queries()
     if name not in queries:
@@ -66,14 +68,16 @@ async def run_stored(
         return site.error(request, 400, problem)
     if not named and negotiate(accept, [*ALL_TYPES, HTML]) == HTML:
         answer = await site.run(Job(stored, values, inferred=inferred, body_text_only=body_text_only,
-                                    page_rows=HTML_ROWS))
+                                    page_rows=HTML_ROWS, limit=limit, offset=offset))
         rows = site.table(answer) if answer.ok else None
         form = {p.name: values.get(p.name, p.default or "") for p in stored.parameters}
-        options = {**({} if inferred else {"inferred": "false"}), **({"body-text-only": "true"} if body_text_only else {})}
+        options = {**({} if inferred else {"inferred": "false"}), **({"body-text-only": "true"} if body_text_only else {}),
+                   **({} if limit is None else {"limit": limit}), **({"offset": offset} if offset else {})}
         links = downloads(f"/queries/{name}", {**values, **options})
         return site.page(request, "query.html", answer.status, query=stored, answer=answer, table=rows,
                          form=form, inferred=inferred, body_text_only=body_text_only, downloads=links)
-    job = Job(stored, values, *answer_types(accept, named), inferred=inferred, body_text_only=body_text_only)
+    job = Job(stored, values, *answer_types(accept, named), inferred=inferred, body_text_only=body_text_only,
+              limit=limit, offset=offset)
     if job.results_type is None and job.graph_type is None:
         return site.error(request, 406, "No acceptable format: ask for SPARQL results (JSON, XML, CSV, TSV).")
     return site.respond(await site.stream(job), {"Vary": "Accept"})

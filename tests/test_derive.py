@@ -1,0 +1,133 @@
+"""The derivation rules of rules/ (mscev.derive): each rule's output on the curated graph against its expected
+triples (tests/expected/rules/<graph>/<rule>.nt, regenerated with --update-expected like the stored queries'
+answers), the direct rules on a small fixture, and every direct statement traced back to the findings."""
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from mscev.derive import DERIVED_GRAPHS, DIRECT_GRAPH, derive, run_rule
+from mscev.query import ASSERTED_GRAPH, open_store
+
+from conftest import FIXTURES
+
+EXPECTED = Path(__file__).parent / "expected" / "rules"
+RULES = [(derived, rule) for derived in DERIVED_GRAPHS for rule in derived.rules]
+DIRECT = "https://w3id.org/mscev/direct/"
+MSCEV = "https://w3id.org/mscev/"
+
+
+@pytest.fixture(scope="module")
+def store(built):
+    return open_store(built.out)
+
+
+@pytest.fixture(scope="session")
+def update_expected(request) -> bool:
+    return request.config.getoption("--update-expected")
+
+
+def ntriples(triples) -> list[str]:
+    return sorted(set(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").splitlines()) - {""})
+
+
+@pytest.mark.parametrize("derived,rule", RULES, ids=[f"{d.name}/{r.stem}" for d, r in RULES])
+def test_rule_output_on_the_curated_graph(store, derived, rule, update_expected):
+    lines = ntriples(run_rule(store, rule))
+    expected = EXPECTED / derived.name / f"{rule.stem}.nt"
+    if update_expected:
+        expected.parent.mkdir(parents=True, exist_ok=True)
+        expected.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    assert lines, f"{rule}: derives nothing from the curated graph"
+    assert lines == expected.read_text(encoding="utf-8").splitlines(), f"{rule}: output differs from {expected}"
+    held = ntriples(ox.Triple(q.subject, q.predicate, q.object)
+                    for q in store.quads_for_pattern(None, None, None, derived.graph))
+    assert set(lines) <= set(held), f"{rule}: the build's {derived.name} graph lacks some of the rule's triples"
+
+
+def test_direct_rules_on_a_small_graph(tmp_path):
+    store = ox.Store()
+    store.load(path=str(FIXTURES / "rules" / "graph.ttl"), format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
+    derive(store, tmp_path)
+    derived = ntriples(ox.Triple(q.subject, q.predicate, q.object)
+                       for q in store.quads_for_pattern(None, None, None, DIRECT_GRAPH))
+    expected = ntriples(ox.parse(path=str(FIXTURES / "rules" / "direct.ttl"), format=ox.RdfFormat.TURTLE))
+    assert derived == expected
+
+
+def test_every_direct_statement_leads_back_to_findings(store):
+    """A finding-level statement has the finding as its subject; a source's condition has a finding with both;
+    a preparation's pathway has the carries, targets and acts-in-pathway statements behind it."""
+    untraced = list(store.query(f"""
+        PREFIX direct: <{DIRECT}> PREFIX mscev: <{MSCEV}>
+        SELECT ?s ?p ?o WHERE {{
+          GRAPH <{DIRECT_GRAPH.value}> {{ ?s ?p ?o }}
+          FILTER NOT EXISTS {{ ?s mscev:outcome [] }}
+          FILTER NOT EXISTS {{ FILTER(?p = direct:conditionTested) ?f direct:source ?s ; direct:condition ?o ; mscev:outcome [] }}
+          FILTER NOT EXISTS {{ FILTER(?p = direct:mayModulate) ?s mscev:carries/mscev:targets/mscev:actsInPathway ?o }}
+        }}""", use_default_graph_as_union=True))
+    assert untraced == []
+    findings = {row["f"] for row in store.query(  # vesicle findings: a cell-level finding has no vesicle source
+        f"SELECT DISTINCT ?f WHERE {{ ?f <{MSCEV}outcome> [] ; <{MSCEV}vesicle> [] }}", use_default_graph_as_union=True)}
+    sourced = {row["f"] for row in store.query(f"SELECT DISTINCT ?f WHERE {{ ?f <{DIRECT}source> [] }}",
+                                               use_default_graph_as_union=True)}
+    assert findings and sourced == findings, "every vesicle finding, and no other, has its MSC source as a direct statement"
+
+
+def test_missing_rules_are_refused_with_the_folder_named(tmp_path, monkeypatch):
+    """A home without rules/ (MSCEV_HOME elsewhere) derived nothing, and the build then failed with an IndexError
+    in graph-summary; now the derivation names the folder."""
+    import mscev.derive
+
+    from mscev.errors import MscevError
+
+    monkeypatch.setattr(mscev.derive, "RULES_DIR", tmp_path / "rules")
+    with pytest.raises(MscevError, match="rules/direct: no derivation rules"):
+        derive(ox.Store(), tmp_path)
+
+
+def test_every_cookbook_query_answers_on_the_curated_graph(store):
+    """The cookbook of queries/README.md stays true to the vocabulary: each of its one-line queries has rows."""
+    import re
+
+    from mscev.namespaces import prefix_map
+    from mscev.paths import QUERIES_DIR
+
+    text = (QUERIES_DIR / "README.md").read_text(encoding="utf-8")
+    cookbook = text[text.index("## Direct statements: a cookbook"):text.index("The derived graphs are computed")]
+    queries = re.findall(r"`(SELECT [^`]*)`", cookbook)
+    assert len(queries) >= 10
+    empty = [query for query in queries
+             if not any(True for _ in store.query(query, prefixes=prefix_map(), use_default_graph_as_union=True))]
+    assert empty == []
+
+
+def test_reasoning_into_a_build_derives_its_graphs_again(built, tmp_path):
+    """`mscev reason` replaces a build's inferred graph; the derived graphs, read from it (direct:area follows the
+    reasoner's classes), were left as they were. Here they are dropped first: they must come back as the rules
+    derive them from the new inferences, with the counts in summary.json and the manifest."""
+    import json
+    import shutil
+
+    from mscev.build import update_inferred
+    from mscev.load import load_graph
+    from mscev.manifest import check_build
+    from mscev.reason import reason
+
+    build = tmp_path / "build"
+    shutil.copytree(built.out, build)
+    store = ox.Store(str(build / "store"))
+    store.update(" ; ".join(f"DROP GRAPH {derived.graph}" for derived in DERIVED_GRAPHS))
+    store.flush()
+    del store
+    update_inferred(build, reason(load_graph().graph, "rl"))
+    store = ox.Store.read_only(str(build / "store"))
+    summary = json.loads((build / "summary.json").read_text(encoding="utf-8"))
+    for derived in DERIVED_GRAPHS:
+        held = ntriples(ox.Triple(q.subject, q.predicate, q.object)
+                        for q in store.quads_for_pattern(None, None, None, derived.graph))
+        assert held and held == sorted({line for rule in derived.rules for line in ntriples(run_rule(store, rule))})
+        assert summary["derived"][derived.name] == len(held)
+        assert ntriples(ox.parse(path=str(build / derived.file_name), format=ox.RdfFormat.TURTLE)) == held
+    check_build(build, store, checksums=True)
