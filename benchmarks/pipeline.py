@@ -284,7 +284,8 @@ def measure_size(findings: int, args, work: Path, figures: dict) -> dict:
     if "release" in args.steps:
         print(f"# {findings:,} findings: release", file=sys.stderr, flush=True)
         figures["releases"] = [run_child("release", str(out), str(work / f"release-{findings}")) for _ in range(runs)]
-        shutil.rmtree(work / f"release-{findings}", ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work / f"release-{findings}", ignore_errors=True)
     if "baseline" in args.steps and findings <= args.baseline_up_to:
         print(f"# {findings:,} findings: naive baseline", file=sys.stderr, flush=True)
         figures["baseline"] = run_child("baseline", str(corpus), str(args.query_timeout))
@@ -443,7 +444,7 @@ def main() -> None:
                                                  "this time are kept from it)")
     parser.add_argument("--steps", default=",".join(STEPS), help=f"which steps to run, of {','.join(STEPS)}; "
                         "without build, the build kept by an earlier --keep run is measured")
-    parser.add_argument("--keep", action="store_true", help="keep the builds (in --work) for a later run")
+    parser.add_argument("--keep", action="store_true", help="keep the builds and releases (in --work) for a later run")
     args = parser.parse_args()
     args.steps = set(args.steps.split(","))
     if args.steps - set(STEPS):
