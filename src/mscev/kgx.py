@@ -58,29 +58,39 @@ def kgx_tables(graph: Graph) -> tuple[str, str]:
     return _tsv(NODE_COLUMNS, nodes), _tsv(EDGE_COLUMNS, edges)
 
 
-def write_kgx_tables(graph, nodes_path: Path, edges_path: Path) -> None:
-    """The same tables as kgx_tables, written as files without holding the edges in memory: each edge goes out
-    as a line led by its sort key, the lines are sorted by the system's `sort` (mscev.lines) and the key cut off.
-    For graphs of millions of findings (``graph`` may be a mscev.release_streamed.StoreGraph)."""
-    from mscev.lines import sort_lines
-
-    keyed = edges_path.with_name(f".{edges_path.name}.keyed")
-    ids: set[str] = set()
+def write_kgx_edges(graph, keyed: Path, part: int = 0, parts: int = 1) -> None:
+    """One of ``parts`` shares of the edges (every parts-th finding from the part-th; the first share also has the
+    trials and the other edges), each as a line led by its sort key, for finish_kgx_tables. Shares are written by
+    processes of their own for graphs of millions of findings (``graph`` may be a
+    mscev.release_streamed.StoreGraph)."""
     with keyed.open("w", encoding="utf-8") as out:
-        for edge in kgx_edges(graph):
-            ids.update((edge["subject"], edge["object"]))
+        for edge in kgx_edges(graph, part, parts):
             key = "\t".join(edge[column] for column in ("subject", "predicate", "object", "id"))
             out.write(f"{key}\t{_tsv_row(EDGE_COLUMNS, edge)}\n")
-    sort_lines(keyed, keyed, unique=False)
-    with keyed.open(encoding="utf-8") as rows, edges_path.open("w", encoding="utf-8") as out:
+
+
+def finish_kgx_tables(graph, keyed: list[Path], nodes_path: Path, edges_path: Path) -> None:
+    """The same tables as kgx_tables from the shares of write_kgx_edges, without holding the edges in memory: the
+    lines sorted together by the system's `sort` (mscev.lines), the keys cut off, the nodes of their ends."""
+    from mscev.lines import sort_lines
+
+    merged = edges_path.with_name(f".{edges_path.name}.sorted")
+    sort_lines(keyed, merged, unique=False)
+    ids: set[str] = set()
+    with merged.open(encoding="utf-8") as rows, edges_path.open("w", encoding="utf-8") as out:
         out.write("\t".join(EDGE_COLUMNS) + "\n")
-        out.writelines(row.split("\t", 4)[4] for row in rows)
-    keyed.unlink()
+        for row in rows:
+            subject, _, obj, _, line = row.split("\t", 4)
+            ids.update((subject, obj))
+            out.write(line)
+    merged.unlink()
+    for path in keyed:
+        path.unlink()
     nodes_path.write_text(_tsv(NODE_COLUMNS, kgx_nodes(graph, ids)), encoding="utf-8")
 
 
-def kgx_edges(graph: Graph) -> Iterator[dict[str, str]]:
-    """Every edge of ``graph``, in no particular order."""
+def kgx_edges(graph: Graph, part: int = 0, parts: int = 1) -> Iterator[dict[str, str]]:
+    """Every edge of ``graph`` (or one share of them, see write_kgx_edges), in no particular order."""
     from rdflib import RDF, RDFS, Namespace, URIRef
 
     from mscev.export import findings, instances
@@ -100,7 +110,7 @@ def kgx_edges(graph: Graph) -> Iterator[dict[str, str]]:
     def joined(values: Iterable) -> str:
         return "|".join(sorted(curie(str(v)) for v in values))
 
-    for finding in findings(graph):
+    for finding in findings(graph)[part::parts]:
         # the subject: the vesicle preparation, or for a cell-level finding the cell preparation
         subjects = set(graph.objects(finding, mscev.vesicle)) | set(graph.objects(finding, mscev.cellSubject))
         context = {"publications": joined(graph.objects(finding, mscev.citedStudy)),
@@ -118,6 +128,8 @@ def kgx_edges(graph: Graph) -> Iterator[dict[str, str]]:
                                        object_direction_qualifier="" if direction == "negated" else direction,
                                        negated="True" if direction == "negated" else "",
                                        anatomical_context_qualifier=joined(anatomy), **context)
+    if part != 0:
+        return
     for trial in sorted(graph.subjects(RDF.type, mscev.ClinicalTrial)):
         yield from statement_edges(trial, set(graph.objects(trial, mscev.vesicle)),
                                    by_kind["statement"]["mscev:ClinicalTrial"], graph.objects(trial, mscev.condition),

@@ -20,12 +20,13 @@ def dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
     unsorted.unlink()
 
 
-def sort_lines(source: Path, target: Path, unique: bool = True) -> None:
-    """``sort [-u]`` in byte order (the order of a sorted list of the lines in Python), spilling to disk rather
-    than memory."""
+def sort_lines(source: Path | list[Path], target: Path, unique: bool = True) -> None:
+    """``sort [-u]`` of one file or of several together, in byte order (the order of a sorted list of the lines in
+    Python), spilling to disk rather than memory."""
+    sources = [str(path) for path in (source if isinstance(source, list) else [source])]
     try:
         subprocess.run(["sort", *(["-u"] if unique else []), "-S", "1G", "-T", str(target.parent), "-o", str(target),
-                        str(source)], env=SORT_ENV, check=True, capture_output=True, **with_parent())
+                        *sources], env=SORT_ENV, check=True, capture_output=True, **with_parent())
     except FileNotFoundError:
         raise MscevError(f"the fast engine sorts {target.name} with the system's `sort`, which is not on PATH: "
                          "install coreutils, or build with --engine reference") from None

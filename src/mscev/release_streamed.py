@@ -9,9 +9,9 @@ flat with the project's prefixes as its context, as `mscev export` streams it).
 
 Two passes over graph.nt: the first finds the findings and what each owns (effects, value origins, cited
 studies), keeping only those links; the second writes every triple as a quad of its nanopublication (or of the
-background graph) and counts what the VoID description needs. The KGX tables are written meanwhile by a second
-process from the on-disk store (mscev.kgx through a read-only view of the store, see StoreGraph), so both cores
-work.
+background graph) and counts what the VoID description needs. The KGX edges, the slowest part, are written
+meanwhile by two more processes from the on-disk store (mscev.kgx through a read-only view of the store, see
+StoreGraph), so both cores work.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.export import BACKGROUND_GRAPH, NANOPUB, PROVENANCE_PREDICATES, stream_jsonld
+from mscev.kgx import finish_kgx_tables
 from mscev.lines import SORT_ENV, dump_sorted, sort_lines
 from mscev.namespaces import ONTOLOGY_IRI, prefix_map
 from mscev.processes import with_parent
@@ -39,6 +40,7 @@ HAS_EFFECT, VALUE_ORIGIN, CITED_STUDY = (f"<{MSCEV}{name}>" for name in ("hasEff
 VALUE_ORIGIN_CLASS = f"<{MSCEV}ValueOrigin>"
 PROVENANCE = {f"<{p}>" for p in PROVENANCE_PREDICATES} | {VALUE_ORIGIN}
 NANOPUB_SUBJECTS = f"<{NANOPUB}"  # every bookkeeping triple's subject starts so, and no triple of the graph's does
+KGX_PROCESSES = 2  # the KGX edges take the most time: two processes write them while this one writes the rest
 FINDING_CLASSES = f"""SELECT ?class WHERE {{ GRAPH <{ASSERTED_GRAPH.value}> {{
   ?class <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{MSCEV}Finding> }} }}"""
 
@@ -57,8 +59,11 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date, ontolog
     that do not depend on the graph's size (``ontology_files``: relative path → bytes) are written as given."""
     build_dir, staging = Path(build_dir), Path(staging)
     (staging / "kgx").mkdir(parents=True, exist_ok=True)
-    kgx = multiprocessing.get_context("spawn").Process(target=_write_kgx, args=(str(build_dir), str(staging / "kgx")))
-    kgx.start()
+    keyed = [staging / "kgx" / f".edges-{part}" for part in range(KGX_PROCESSES)]
+    workers = [multiprocessing.get_context("spawn").Process(target=_write_kgx_edges, args=(str(build_dir), str(path), part))
+               for part, path in enumerate(keyed)]
+    for worker in workers:
+        worker.start()
     try:
         for name, data in ontology_files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
@@ -70,22 +75,25 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date, ontolog
         statistics = _write_nanopublications(build_dir / "graph.nt", store, staging, issued)
         with open(build_dir / "graph.nt", "rb") as source, open(staging / "mscev.jsonld", "wb") as handle:
             stream_jsonld(ox.parse(source, ox.RdfFormat.N_TRIPLES), handle)
-        kgx.join()
-        if kgx.exitcode != 0:
-            raise MscevError(f"writing the KGX tables failed (exit {kgx.exitcode}); see the message above")
+        for worker in workers:
+            worker.join()
+            if worker.exitcode != 0:
+                raise MscevError(f"writing the KGX edges failed (exit {worker.exitcode}); see the message above")
+        finish_kgx_tables(StoreGraph(store), keyed, staging / "kgx" / "mscev_nodes.tsv", staging / "kgx" / "mscev_edges.tsv")
         return statistics
     finally:
-        if kgx.is_alive():
-            kgx.kill()
-            kgx.join()
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
 
 
-def _write_kgx(build_dir: str, folder: str) -> None:
-    """The KGX tables, by mscev.kgx on the build's store (in a process of its own, beside the nanopublications)."""
-    from mscev.kgx import write_kgx_tables
+def _write_kgx_edges(build_dir: str, keyed: str, part: int) -> None:
+    """One share of the KGX edges, by mscev.kgx on the build's store (in a process of its own)."""
+    from mscev.kgx import write_kgx_edges
 
     store = ox.Store.read_only(str(Path(build_dir) / STORE_DIR))
-    write_kgx_tables(StoreGraph(store), Path(folder) / "mscev_nodes.tsv", Path(folder) / "mscev_edges.tsv")
+    write_kgx_edges(StoreGraph(store), Path(keyed), part, KGX_PROCESSES)
 
 
 def _split(line: str) -> tuple[str, str, str]:
