@@ -57,8 +57,8 @@ STREAMED_NOTE = (
     "This release was written streaming from a build of {triples:,} triples by the fast engine, so the files are "
     "pyoxigraph's, not rdflib's: `mscev.ttl` and `mscev-nanopubs.trig` are Turtle and TriG grouped by subject but "
     "not pretty-printed, and `mscev.jsonld` is flat JSON-LD with the project's prefixes as its context (not compacted "
-    "with `context.jsonld`). Literals keep their lexical forms as curated; the inferred triples come from the store, "
-    "in canonical form. The graphs are those a smaller build's release holds.")
+    "with `context.jsonld`), and typed literals are in the canonical form the fast engine writes (`100` for `100.0`). "
+    "The graphs, the KGX rows and the VoID counts are those the reference release code makes of the same build.")
 
 
 @dataclass
