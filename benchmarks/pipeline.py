@@ -13,6 +13,8 @@ For each size (findings) it writes a corpus with `mscev synth`, then, each step 
 - queries: every stored query on the built store, as `mscev query` runs it: time to the first row and to the
   last, with a timeout;
 - floor: reading the bytes of graph.nt (from the page cache);
+- release: `mscev release` of the build (streamed for a fast-engine build, see mscev.release_streamed), its wall
+  time, the CPU time of the process and the children it waited for, and the peak memory of the process tree;
 - baseline (sizes up to --baseline-up-to): rdflib parse (mscev's reference loader), pySHACL (mscev's
   reference validator), owlrl (OWL 2 RL in Python), rdflib SPARQL for every stored query, rdflib serialisers.
 
@@ -42,7 +44,7 @@ from pathlib import Path
 
 STAGES = ("load", "validate", "reason", "write")
 BASELINE_STAGES = ("load", "validate", "reason", "queries", "export")
-STEPS = ("build", "export", "queries", "baseline")
+STEPS = ("build", "export", "queries", "baseline", "release")
 
 
 # --- measurement inside a child process --------------------------------------------------------------------
@@ -105,6 +107,16 @@ def child_export(build_dir: str, scratch: str) -> dict:
             write_streamed(fmt, handle, Path(build_dir))
     meter.stop()
     return meter.figures
+
+
+def child_release(build_dir: str, out: str) -> dict:
+    """`mscev release` of the build, as the command writes it (streamed for a fast-engine build)."""
+    from mscev.release import write_release
+
+    started, cpu = time.perf_counter(), time.process_time()
+    result = write_release(Path(build_dir), Path(out))
+    return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu, "bytes": sum(result.files.values()),
+            "streamed": result.streamed}
 
 
 def child_query(build_dir: str, name: str) -> dict:
@@ -189,7 +201,7 @@ def _rdflib_bindings(query) -> dict:
 
 
 CHILDREN = {"build": child_build, "export": child_export, "query": child_query, "floor": child_floor,
-            "baseline": child_baseline}
+            "baseline": child_baseline, "release": child_release}
 
 
 # --- the parent: runs children, collects, prints -------------------------------------------------------------
@@ -270,6 +282,11 @@ def measure_size(findings: int, args, work: Path, figures: dict) -> dict:
         print(f"# {findings:,} findings: stored queries", file=sys.stderr, flush=True)
         figures["queries"] = {name: run_child("query", str(out), name, timeout=args.query_timeout)
                               for name in _query_names()}
+    if "release" in args.steps:
+        print(f"# {findings:,} findings: release", file=sys.stderr, flush=True)
+        figures["releases"] = [run_child("release", str(out), str(work / f"release-{findings}")) for _ in range(runs)]
+        if not args.keep:
+            shutil.rmtree(work / f"release-{findings}", ignore_errors=True)
     if "baseline" in args.steps and findings <= args.baseline_up_to:
         print(f"# {findings:,} findings: naive baseline", file=sys.stderr, flush=True)
         figures["baseline"] = run_child("baseline", str(corpus), str(args.query_timeout))
@@ -362,6 +379,18 @@ def report(results: dict) -> str:
                          f"{base[stage]['wall'] / fast[stage]:.1f}× |")
         if size["baseline"]["queries_timed_out"]:
             lines.append(f"\nnaive queries stopped at the timeout: {', '.join(size['baseline']['queries_timed_out'])}")
+    released = [s for s in sizes if s.get("releases")]
+    if released:
+        lines += ["", "### `mscev release` (median wall s; CPU s of the main process and of all its children; peak MB of "
+                  "the process tree)", "", "| findings | wall | CPU | peak MB | bytes |", "|---|---|---|---|---|"]
+        for size in released:
+            runs = size["releases"]
+            lines.append(f"| {size['findings']:,} | {median_of(runs, 'wall'):.1f} | {median_of(runs, 'process', 'cpu'):.1f} | "
+                         f"{median_of(runs, 'process', 'tree_peak_mb'):,.0f} | {median_of(runs, 'bytes'):,.0f} |")
+        if len(released) >= 2 and released[0]["findings"] >= 10_000:
+            k = math.log(median_of(released[-1]["releases"], "wall") / median_of(released[0]["releases"], "wall")) \
+                / math.log(released[-1]["findings"] / released[0]["findings"])
+            lines.append(f"\ngrowth exponent k (wall): {k:.2f}")
     queried = [s for s in sizes if s.get("queries")]
     lines += ["", "### Stored queries on the built store (wall time to first row / to last row, CPU time, s; rows)", "",
               "| query | " + " | ".join(f"{s['findings']:,}" for s in queried) + " |", "|---|" + "---|" * len(queried)]
@@ -418,7 +447,7 @@ def main() -> None:
                                                  "this time are kept from it)")
     parser.add_argument("--steps", default=",".join(STEPS), help=f"which steps to run, of {','.join(STEPS)}; "
                         "without build, the build kept by an earlier --keep run is measured")
-    parser.add_argument("--keep", action="store_true", help="keep the builds (in --work) for a later run")
+    parser.add_argument("--keep", action="store_true", help="keep the builds and releases (in --work) for a later run")
     args = parser.parse_args()
     args.steps = set(args.steps.split(","))
     if args.steps - set(STEPS):

@@ -30,10 +30,11 @@ from mscev.atomic import locked, replacing_folder, swap_in, write_text
 from mscev.derive import DERIVED_GRAPHS, derive, write_derived
 from mscev.errors import MscevError
 from mscev.export import canonical, canonical_quads
+from mscev.lines import dump_sorted
 from mscev.load import LoadedGraph, LoadedStore, load_graph, load_store, turtle_source
 from mscev.manifest import MANIFEST, source_digests, write_manifest
 from mscev.namespaces import bind_prefixes, prefix_map
-from mscev.processes import OUT_OF_MEMORY_HINT, die_with, with_parent
+from mscev.processes import OUT_OF_MEMORY_HINT, die_with
 from mscev.paths import DEFAULT_BUILD_DIR, TRIPLES_DIR, source_files
 from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, STORE_DIR, rows, run_query,
                          separate_values_not_from_body)
@@ -173,14 +174,14 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
     _canonical_blank_nodes(memory)
     derived = _derive(result, memory, staging)
     result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
-    _dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
+    dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
     ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
                  ox.RdfFormat.TURTLE, prefixes=prefix_map())
     header = bind_prefixes(Graph())
     _mark_inferred(header, result.reasoning)
     inferred = staging / ".inferred.nt"
     if result.reasoning:
-        _dump_sorted(memory, INFERRED_GRAPH, inferred)
+        dump_sorted(memory, INFERRED_GRAPH, inferred)
     with (staging / "inferred.ttl").open("wb") as handle:
         handle.write(header.serialize(format="turtle", encoding="utf-8"))
         if result.reasoning:
@@ -202,7 +203,7 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
 def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
     """_derived_files, timed, with the triples per derived graph kept in ``result``."""
     started = time.perf_counter()
-    result.derived, files = _derived_files(store, staging, _dump_sorted if result.engine == "fast" else _dump_in_order)
+    result.derived, files = _derived_files(store, staging, dump_sorted if result.engine == "fast" else _dump_in_order)
     result.seconds["derive"] = round(time.perf_counter() - started, 3)
     return files
 
@@ -223,14 +224,6 @@ def _dump_in_order(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
     """One graph of an on-disk store as N-Triples, in the store's index order (the same for the same graph), so
     the reference engine needs no system `sort`."""
     store.dump(str(target), ox.RdfFormat.N_TRIPLES, from_graph=graph)
-
-
-def _dump_sorted(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
-    """One graph of ``store`` as N-Triples sorted by line (_sort_lines)."""
-    unsorted = target.with_name(f".{target.name}.unsorted")
-    store.dump(str(unsorted), ox.RdfFormat.N_TRIPLES, from_graph=graph)
-    _sort_lines(unsorted, target)
-    unsorted.unlink()
 
 
 def _canonical_blank_nodes(store: ox.Store) -> None:
@@ -282,19 +275,6 @@ def load_disk_store(path: str, files: list[str], parent: int) -> None:
         store.bulk_load(**turtle_source(Path(file)), format=ox.RdfFormat.TURTLE,
                         base_iri=Path(file).resolve().as_uri(), to_graph=ASSERTED_GRAPH)
     store.flush()
-
-
-def _sort_lines(source: Path, target: Path) -> None:
-    """``sort -u`` in byte order (the order of _write_sorted_ntriples), spilling to disk rather than memory."""
-    try:
-        subprocess.run(["sort", "-u", "-S", "1G", "-T", str(target.parent), "-o", str(target), str(source)],
-                       env={**os.environ, "LC_ALL": "C"}, check=True, capture_output=True, **with_parent())
-    except FileNotFoundError:
-        raise MscevError(f"the fast engine sorts {target.name} with the system's `sort`, which is not on PATH: "
-                         "install coreutils, or build with --engine reference") from None
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise MscevError(f"sorting {target.name} with the system's `sort` failed: "
-                         f"{getattr(error, 'stderr', b'').decode(errors='replace').strip() or error}") from None
 
 
 def _write_inferred(inferred: Graph, reasoning: ReasoningResult | None, path: Path) -> None:

@@ -106,8 +106,15 @@ def write_streamed(fmt: str, handle: BinaryIO, build_dir: Path = DEFAULT_BUILD_D
             shutil.copyfileobj(source, handle, 1 << 20)
             handle.write(extra)
             return
-        triples = itertools.chain(ox.parse(source, ox.RdfFormat.N_TRIPLES), ox.parse(extra, ox.RdfFormat.N_TRIPLES))
-        ox.serialize(triples, handle, ox.RdfFormat.JSON_LD, prefixes=prefix_map())
+        stream_jsonld(itertools.chain(ox.parse(source, ox.RdfFormat.N_TRIPLES), ox.parse(extra, ox.RdfFormat.N_TRIPLES)),
+                      handle)
+
+
+def stream_jsonld(triples: Iterable, handle: BinaryIO) -> None:
+    """Triples as flat JSON-LD by pyoxigraph's streaming writer, the project's prefixes as its @context."""
+    import pyoxigraph as ox
+
+    ox.serialize(triples, handle, ox.RdfFormat.JSON_LD, prefixes=prefix_map())
 
 
 # ---------------------------------------------------------------------------------------------------- reading

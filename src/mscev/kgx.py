@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING
 
@@ -52,26 +53,64 @@ def mapping() -> list[MappingRow]:
 
 def kgx_tables(graph: Graph) -> tuple[str, str]:
     """(nodes.tsv, edges.tsv) for ``graph``, rows sorted, so the same graph always gives the same files."""
-    from rdflib import RDF, RDFS, SKOS, Namespace, URIRef
+    edges = sorted(kgx_edges(graph), key=lambda e: (e["subject"], e["predicate"], e["object"], e["id"]))
+    nodes = kgx_nodes(graph, {e[end] for e in edges for end in ("subject", "object")})
+    return _tsv(NODE_COLUMNS, nodes), _tsv(EDGE_COLUMNS, edges)
+
+
+def write_kgx_edges(graph, keyed: Path, part: int = 0, parts: int = 1) -> None:
+    """One of ``parts`` shares of the edges (every parts-th finding from the part-th; the first share also has the
+    trials and the other edges), each as a line led by its sort key, for finish_kgx_tables. Shares are written by
+    processes of their own for graphs of millions of findings (``graph`` may be a
+    mscev.release_streamed.StoreGraph)."""
+    with keyed.open("w", encoding="utf-8") as out:
+        for edge in kgx_edges(graph, part, parts):
+            key = "\t".join(edge[column] for column in ("subject", "predicate", "object", "id"))
+            out.write(f"{key}\t{_tsv_row(EDGE_COLUMNS, edge)}\n")
+
+
+def finish_kgx_tables(graph, keyed: list[Path], nodes_path: Path, edges_path: Path) -> None:
+    """The same tables as kgx_tables from the shares of write_kgx_edges, without holding the edges in memory: the
+    lines sorted together by the system's `sort` (mscev.lines), the keys cut off, the nodes of their ends."""
+    from mscev.lines import sort_lines
+
+    merged = edges_path.with_name(f".{edges_path.name}.sorted")
+    sort_lines(keyed, merged, unique=False)
+    ids: set[str] = set()
+    with merged.open(encoding="utf-8") as rows, edges_path.open("w", encoding="utf-8") as out:
+        out.write("\t".join(EDGE_COLUMNS) + "\n")
+        for row in rows:
+            subject, _, obj, _, line = row.split("\t", 4)
+            ids.update((subject, obj))
+            out.write(line)
+    merged.unlink()
+    for path in keyed:
+        path.unlink()
+    nodes_path.write_text(_tsv(NODE_COLUMNS, kgx_nodes(graph, ids)), encoding="utf-8")
+
+
+def kgx_edges(graph: Graph, part: int = 0, parts: int = 1) -> Iterator[dict[str, str]]:
+    """Every edge of ``graph`` (or one share of them, see write_kgx_edges), in no particular order."""
+    from rdflib import RDF, RDFS, Namespace, URIRef
 
     from mscev.export import findings, instances
 
-    rows = mapping()
-    by_kind = {kind: {r.mscev: r.biolink for r in rows if r.kind == kind} for kind in {r.kind for r in rows}}
+    by_kind = _by_kind(mapping())
     mscev = Namespace(MSCEV)
-    edges: list[dict[str, str]] = []
+    constant = {"knowledge_level": "knowledge_assertion", "agent_type": "manual_agent",
+                "primary_knowledge_source": KNOWLEDGE_SOURCE}
 
-    def statement_edges(statement, subjects, predicate, objects, **properties) -> None:
-        made = [{"subject": curie(str(s)), "predicate": predicate, "object": curie(str(o)), **properties}
+    def statement_edges(statement, subjects, predicate, objects, **properties) -> list[dict[str, str]]:
+        made = [{"subject": curie(str(s)), "predicate": predicate, "object": curie(str(o)), **properties, **constant}
                 for s in sorted(subjects) for o in sorted(objects) if isinstance(o, URIRef)]
         for index, edge in enumerate(made, start=1):
             edge["id"] = curie(str(statement)) + (f"#{index}" if len(made) > 1 else "")
-        edges.extend(made)
+        return made
 
     def joined(values: Iterable) -> str:
         return "|".join(sorted(curie(str(v)) for v in values))
 
-    for finding in findings(graph):
+    for finding in findings(graph)[part::parts]:
         # the subject: the vesicle preparation, or for a cell-level finding the cell preparation
         subjects = set(graph.objects(finding, mscev.vesicle)) | set(graph.objects(finding, mscev.cellSubject))
         context = {"publications": joined(graph.objects(finding, mscev.citedStudy)),
@@ -79,43 +118,52 @@ def kgx_tables(graph: Graph) -> tuple[str, str]:
                    "description": _text(graph.value(finding, RDFS.label))}
         outcome = by_kind["outcome"].get(curie(str(graph.value(finding, mscev.outcome))))
         if outcome:
-            statement_edges(finding, subjects, outcome, graph.objects(finding, mscev.condition), **context)
+            yield from statement_edges(finding, subjects, outcome, graph.objects(finding, mscev.condition), **context)
         for effect in graph.objects(finding, mscev.hasEffect):
             direction = by_kind["direction"].get(curie(str(graph.value(effect, mscev.direction))), "")
             anatomy = [*graph.objects(effect, mscev.inCellType), *graph.objects(effect, mscev.inTissue)]
-            statement_edges(effect, subjects, by_kind["statement"]["mscev:Effect"], graph.objects(effect, mscev.affects),
-                            qualified_predicate="biolink:causes" if direction not in ("", "negated") else "",
-                            object_direction_qualifier="" if direction == "negated" else direction,
-                            negated="True" if direction == "negated" else "",
-                            anatomical_context_qualifier=joined(anatomy), **context)
+            yield from statement_edges(effect, subjects, by_kind["statement"]["mscev:Effect"],
+                                       graph.objects(effect, mscev.affects),
+                                       qualified_predicate="biolink:causes" if direction not in ("", "negated") else "",
+                                       object_direction_qualifier="" if direction == "negated" else direction,
+                                       negated="True" if direction == "negated" else "",
+                                       anatomical_context_qualifier=joined(anatomy), **context)
+    if part != 0:
+        return
     for trial in sorted(graph.subjects(RDF.type, mscev.ClinicalTrial)):
-        statement_edges(trial, set(graph.objects(trial, mscev.vesicle)), by_kind["statement"]["mscev:ClinicalTrial"],
-                        graph.objects(trial, mscev.condition),
-                        publications=joined(graph.objects(trial, mscev.citedStudy)),
-                        description=_text(graph.value(trial, RDFS.label)))
+        yield from statement_edges(trial, set(graph.objects(trial, mscev.vesicle)),
+                                   by_kind["statement"]["mscev:ClinicalTrial"], graph.objects(trial, mscev.condition),
+                                   publications=joined(graph.objects(trial, mscev.citedStudy)),
+                                   description=_text(graph.value(trial, RDFS.label)))
     statements = set(instances(graph, MSCEV + "Statement"))  # their triples are mapped above, or not at all
     for prop, predicate in by_kind["edge"].items():
         for s, o in graph.subject_objects(URIRef(expand(prop))):
             if isinstance(s, URIRef) and isinstance(o, URIRef) and s not in statements:
                 key = f"{s} {prop} {o}"
-                edges.append({"id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}", "subject": curie(str(s)),
-                              "predicate": predicate, "object": curie(str(o))})
-    for edge in edges:
-        edge.update(knowledge_level="knowledge_assertion", agent_type="manual_agent",
-                    primary_knowledge_source=KNOWLEDGE_SOURCE)
-    edges.sort(key=lambda e: (e["subject"], e["predicate"], e["object"], e["id"]))
+                yield {"id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}", "subject": curie(str(s)),
+                       "predicate": predicate, "object": curie(str(o)), **constant}
 
-    categories = [(r.mscev, r.biolink) for r in rows if r.kind == "category"]
+
+def kgx_nodes(graph: Graph, node_ids: Iterable[str]) -> list[dict[str, str]]:
+    """The node rows of these ids (the ends of the edges), sorted by id."""
+    from rdflib import RDF, SKOS, URIRef
+
+    categories = [(r.mscev, r.biolink) for r in mapping() if r.kind == "category"]
     nodes = []
-    for node_id in sorted({e[end] for e in edges for end in ("subject", "object")}):
+    for node_id in sorted(node_ids):
         node = URIRef(expand(node_id) or node_id)
         types = {curie(str(t)) for t in graph.objects(node, RDF.type)}
         category = next((biolink for key, biolink in categories
                          if key in types or (key.endswith(":") and node_id.startswith(key))), "biolink:NamedThing")
         nodes.append({"id": node_id, "category": category, "name": _label(graph, node),
                       "description": _text(graph.value(node, SKOS.definition)),
-                      "in_taxon": joined(graph.objects(node, mscev.inTaxon)), "provided_by": KNOWLEDGE_SOURCE})
-    return _tsv(NODE_COLUMNS, nodes), _tsv(EDGE_COLUMNS, edges)
+                      "in_taxon": "|".join(sorted(curie(str(v)) for v in graph.objects(node, URIRef(MSCEV + "inTaxon")))),
+                      "provided_by": KNOWLEDGE_SOURCE})
+    return nodes
+
+
+def _by_kind(rows: list[MappingRow]) -> dict[str, dict[str, str]]:
+    return {kind: {r.mscev: r.biolink for r in rows if r.kind == kind} for kind in {r.kind for r in rows}}
 
 
 def mapping_markdown() -> str:
@@ -156,5 +204,9 @@ def _text(value) -> str:
 
 
 def _tsv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
-    lines = ["\t".join(columns)] + ["\t".join(row.get(column, "") for column in columns) for row in rows]
+    lines = ["\t".join(columns)] + [_tsv_row(columns, row) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def _tsv_row(columns: tuple[str, ...], row: dict[str, str]) -> str:
+    return "\t".join(row.get(column, "") for column in columns)

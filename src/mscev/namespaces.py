@@ -7,7 +7,7 @@ CURIEs for every IRI it prints but neither library (see curie() and expand()).
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from mscev.paths import PREFIXES_FILE
@@ -59,6 +59,7 @@ def bind_prefixes(graph: Graph) -> Graph:
     return graph
 
 
+@lru_cache(maxsize=1 << 16)  # the KGX export of a large graph asks for the same conditions, studies, taxa millions of times
 def curie(iri: str) -> str:
     """The CURIE of ``iri`` if a prefix covers it (the longest namespace wins, as in curies), else the IRI itself.
 

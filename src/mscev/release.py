@@ -7,8 +7,8 @@ the version's release date (see mscev.export.issued_date), never the clock.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from string import Template
@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 from mscev import __version__
 from mscev.atomic import check_output_folder, check_writable, replacing_folder, swap_in
 from mscev.errors import MscevError
-from mscev.export import (CONTEXT_FILE, DATASET_FILE, built_graph, canonical, derived_ntriples, findings, issued_date, nanopublications,
+from mscev.export import (CONTEXT_FILE, DATASET_FILE, built_graph, canonical, derived_ntriples, findings, issued_date,
+                          nanopublications,
                           ontology_graph, to_jsonld, to_nquads, to_ntriples, to_rdfxml, to_trig, to_turtle)
+from mscev.manifest import sha256
 from mscev.namespaces import ONTOLOGY_IRI, prefix_map
 from mscev.paths import DEFAULT_BUILD_DIR, DEFAULT_RELEASE_DIR, ONTOLOGY_FILE
 
@@ -54,6 +56,12 @@ SUPPORT_FILES = {
     "README.md": "this file",
     CHECKSUMS: "SHA-256 checksums of every other file (`sha256sum -c SHA256SUMS`)",
 }
+STREAMED_NOTE = (
+    "This release was written streaming from a build of {triples:,} triples by the fast engine, so the files are "
+    "pyoxigraph's, not rdflib's: `mscev.ttl` and `mscev-nanopubs.trig` are Turtle and TriG grouped by subject but "
+    "not pretty-printed, and `mscev.jsonld` is flat JSON-LD with the project's prefixes as its context (not compacted "
+    "with `context.jsonld`), and typed literals are in the canonical form the fast engine writes (`100` for `100.0`). "
+    "The graphs, the KGX rows and the VoID counts are those the reference release code makes of the same build.")
 
 
 @dataclass
@@ -64,21 +72,65 @@ class Release:
     files: dict[str, int]  # relative path → size in bytes
     triples: int
     findings: int
+    streamed: bool = False  # written by mscev.release_streamed (a fast-engine build)
+
+
+@dataclass
+class GraphStatistics:
+    """What the VoID description counts, however the graph was read (rdflib terms, or N-Triples text when
+    counted by mscev.release_streamed)."""
+
+    triples: int = 0
+    findings: int = 0
+    subjects: int = 0
+    objects: int = 0
+    classes: Counter = field(default_factory=Counter)  # class → distinct instances
+    properties: Counter = field(default_factory=Counter)  # predicate → triples
+    examples: dict = field(default_factory=dict)  # class → its least instance (IRI order)
 
 
 def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEASE_DIR) -> Release:
-    """Write the release folder ``out`` from the build in ``build_dir``, atomically."""
-    from mscev.kgx import kgx_tables, mapping_markdown
+    """Write the release folder ``out`` from the build in ``build_dir``, atomically.
 
+    A build by the fast engine (millions of triples) is released streaming (mscev.release_streamed), others from
+    rdflib graphs, whose Turtle and JSON-LD are pretty-printed and compacted."""
+    from mscev.export import streams
     from mscev.query import open_store
 
     out = Path(out)
-    open_store(build_dir, checksums=True)  # first "no build", then "cannot write": the default out is in the build
+    store = open_store(build_dir, checksums=True)  # first "no build", then "cannot write": the default out is in the build
     check_output_folder(out, "the release", [CHECKSUMS])
     check_writable(out.parent.resolve())
-    graph = built_graph(build_dir)
-    version = release_version(graph)
+    streamed = streams("nt", build_dir)
+    graph = None if streamed else built_graph(build_dir)
+    version = release_version(graph if graph is not None else _ontology_description(store))
     issued = issued_date()
+    with replacing_folder(out, "the release", [CHECKSUMS]) as staging:
+        try:
+            if streamed:
+                from mscev.release_streamed import write_streamed_release
+
+                statistics = write_streamed_release(build_dir, staging, issued, _ontology_files())
+            else:
+                statistics = _write_from_graph(graph, build_dir, staging, issued)
+            sizes = {name: (staging / name).stat().st_size for name in DISTRIBUTIONS}
+            (staging / "void.ttl").write_bytes(to_turtle(dataset_description(statistics, sizes, version, issued)))
+            result = Release(out, version, issued, {}, statistics.triples, statistics.findings, streamed)
+            (staging / "README.md").write_bytes(readme(result).encode("utf-8"))
+            names = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+            (staging / CHECKSUMS).write_text(checksums({name: sha256(staging / name) for name in names}), encoding="utf-8")
+            result.files = {name: (staging / name).stat().st_size for name in sorted([*names, CHECKSUMS])}
+            swap_in(staging, out)
+        except OSError as error:
+            raise MscevError(f"{out}: cannot write the release ({error.strerror or error}); "
+                             "the previous one is unchanged") from None
+    return result
+
+
+def _write_from_graph(graph: Graph, build_dir: Path, staging: Path, issued: date) -> GraphStatistics:
+    """Every distribution of a curated build's release into ``staging``, from rdflib graphs."""
+    from mscev.kgx import kgx_tables
+
     nanopubs = nanopublications(graph, issued)
     nodes, edges = kgx_tables(graph)
     files: dict[str, bytes] = {
@@ -89,20 +141,52 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
         "mscev-derived.nt": derived_ntriples(build_dir),
         "mscev-nanopubs.trig": to_trig(nanopubs),
         "mscev-nanopubs.nq": to_nquads(nanopubs),
-        "mscev-ontology.owl": to_rdfxml(ontology_graph()),
         "kgx/mscev_nodes.tsv": nodes.encode("utf-8"),
         "kgx/mscev_edges.tsv": edges.encode("utf-8"),
-        "context.jsonld": CONTEXT_FILE.read_bytes(),
-        "kgx/biolink-mapping.md": mapping_markdown().encode("utf-8"),
-        "docs/index.html": ontology_documentation().encode("utf-8"),
+        **_ontology_files(),
     }
-    files["void.ttl"] = to_turtle(dataset_description(graph, files, version, issued))
-    result = Release(out, version, issued, {}, len(graph), len(findings(graph)))
-    files["README.md"] = readme(result).encode("utf-8")
-    files[CHECKSUMS] = checksums(files).encode("utf-8")
-    result.files = {name: len(data) for name, data in sorted(files.items())}
-    _write_folder(out, files)
-    return result
+    for name, data in files.items():
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).write_bytes(data)
+    return graph_statistics(graph)
+
+
+def _ontology_files() -> dict[str, bytes]:
+    """The files that describe the ontology and the formats, the same whatever the size of the graph."""
+    from mscev.kgx import mapping_markdown
+
+    return {"mscev-ontology.owl": to_rdfxml(ontology_graph()),
+            "context.jsonld": CONTEXT_FILE.read_bytes(),
+            "kgx/biolink-mapping.md": mapping_markdown().encode("utf-8"),
+            "docs/index.html": ontology_documentation().encode("utf-8")}
+
+
+def _ontology_description(store) -> Graph:
+    """The ontology header's version statements from the build's store (what release_version reads)."""
+    from rdflib import OWL, Graph, URIRef
+
+    from mscev.load import to_oxigraph, to_rdflib
+    from mscev.query import ASSERTED_GRAPH
+
+    graph = Graph()
+    for predicate in (OWL.versionIRI, OWL.versionInfo):
+        for quad in store.quads_for_pattern(to_oxigraph(URIRef(ONTOLOGY_IRI)), to_oxigraph(predicate), None, ASSERTED_GRAPH):
+            graph.add((URIRef(ONTOLOGY_IRI), predicate, to_rdflib(quad.object)))
+    return graph
+
+
+def graph_statistics(graph: Graph) -> GraphStatistics:
+    """What the VoID description counts, from an rdflib graph."""
+    from rdflib import RDF
+
+    classes: dict = {}
+    for node, cls in graph.subject_objects(RDF.type):
+        classes.setdefault(cls, set()).add(node)
+    properties = Counter(predicate for _, predicate, _ in graph)
+    return GraphStatistics(triples=len(graph), findings=len(findings(graph)), subjects=len(set(graph.subjects())),
+                           objects=len(set(graph.objects())), properties=properties,
+                           classes=Counter({cls: len(members) for cls, members in classes.items()}),
+                           examples={cls: min(members) for cls, members in classes.items()})
 
 
 def release_version(graph: Graph) -> str:
@@ -122,8 +206,9 @@ def release_version(graph: Graph) -> str:
     return version
 
 
-def dataset_description(graph: Graph, files: dict[str, bytes], version: str, issued: date) -> Graph:
-    """VoID and DCAT: ontology/dataset.ttl plus version, counts, partitions, examples and distributions."""
+def dataset_description(statistics: GraphStatistics, sizes: dict[str, int], version: str, issued: date) -> Graph:
+    """VoID and DCAT: ontology/dataset.ttl plus version, counts, partitions, examples and distributions
+    (``sizes``: bytes of each file of DISTRIBUTIONS). The statistics' terms may be rdflib terms or N-Triples text."""
     from rdflib import DCTERMS, OWL, RDF, XSD, BNode, Literal, Namespace, URIRef
 
     from mscev.load import parse_turtle
@@ -141,30 +226,28 @@ def dataset_description(graph: Graph, files: dict[str, bytes], version: str, iss
     def count(n: int) -> Literal:
         return Literal(n, datatype=XSD.integer)
 
-    classes: dict = {}
-    for node, cls in graph.subject_objects(RDF.type):
-        classes.setdefault(cls, set()).add(node)
-    properties: dict = {}
-    for _, predicate, _ in graph:
-        properties[predicate] = properties.get(predicate, 0) + 1
-    for predicate, value in ((void.triples, len(graph)), (void.classes, len(classes)),
-                             (void.properties, len(properties)),
-                             (void.distinctSubjects, len(set(graph.subjects()))),
-                             (void.distinctObjects, len(set(graph.objects())))):
+    def node(term):
+        return _rdflib_term(term) if type(term) is str else term  # rdflib terms are str too
+
+    for predicate, value in ((void.triples, statistics.triples), (void.classes, len(statistics.classes)),
+                             (void.properties, len(statistics.properties)),
+                             (void.distinctSubjects, statistics.subjects),
+                             (void.distinctObjects, statistics.objects)):
         description.add((dataset, predicate, count(value)))
-    for cls, members in classes.items():
+    for cls, members in statistics.classes.items():
         partition = BNode()
         description.add((dataset, void.classPartition, partition))
-        description.add((partition, void["class"], cls))
-        description.add((partition, void.entities, count(len(members))))
-    for predicate, triples in properties.items():
+        description.add((partition, void["class"], node(cls)))
+        description.add((partition, void.entities, count(members)))
+    for predicate, triples in statistics.properties.items():
         partition = BNode()
         description.add((dataset, void.propertyPartition, partition))
-        description.add((partition, void.property, predicate))
+        description.add((partition, void.property, node(predicate)))
         description.add((partition, void.triples, count(triples)))
+    examples = {node(cls): node(member) for cls, member in statistics.examples.items()}
     for cls in (mscev.Finding, mscev.Comparison, mscev.VesiclePreparation, mscev.CellPopulation, mscev.ClinicalTrial):
-        if classes.get(cls):
-            description.add((dataset, void.exampleResource, min(classes[cls])))
+        if cls in examples:
+            description.add((dataset, void.exampleResource, examples[cls]))
     for name, (title, media_type) in DISTRIBUTIONS.items():
         download = URIRef(base + name)
         distribution = BNode()
@@ -173,7 +256,7 @@ def dataset_description(graph: Graph, files: dict[str, bytes], version: str, iss
         description.add((distribution, DCTERMS.title, Literal(title)))
         description.add((distribution, dcat.downloadURL, download))
         description.add((distribution, dcat.mediaType, URIRef(IANA + media_type)))
-        description.add((distribution, dcat.byteSize, Literal(len(files[name]), datatype=XSD.nonNegativeInteger)))
+        description.add((distribution, dcat.byteSize, Literal(sizes[name], datatype=XSD.nonNegativeInteger)))
         if media_type not in ("text/tab-separated-values",):
             description.add((dataset, void.dataDump, download))
     return canonical(description)
@@ -215,26 +298,21 @@ def readme(release: Release) -> str:
 
     rows = [f"| `{name}` | {what} |" for name, (what, _) in DISTRIBUTIONS.items()]
     rows += [f"| `{name}` | {what} |" for name, what in SUPPORT_FILES.items()]
+    if release.streamed:
+        rows.append("\n" + STREAMED_NOTE.format(triples=release.triples))
     template = Template((files("mscev") / "templates" / "release-README.md").read_text(encoding="utf-8"))
     return template.substitute(version=release.version, issued=release.issued.isoformat(), triples=release.triples,
                                findings=release.findings, files="\n".join(rows),
                                base=RELEASE_BASE.format(version=release.version))
 
 
-def checksums(files: dict[str, bytes]) -> str:
-    """`sha256sum` lines for every file, in path order."""
-    return "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items()))
+def checksums(digests: dict[str, str]) -> str:
+    """`sha256sum` lines for every file (relative path → SHA-256), in path order."""
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(digests.items()))
 
 
-def _write_folder(out: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into a staging folder, then swap it in place of ``out``."""
-    with replacing_folder(out, "the release", [CHECKSUMS]) as staging:
-        try:
-            for name, data in files.items():
-                path = staging / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-            swap_in(staging, out)
-        except OSError as error:
-            raise MscevError(f"{out}: cannot write the release ({error.strerror or error}); "
-                             "the previous one is unchanged") from None
+def _rdflib_term(text: str):
+    """An IRI or blank node written in N-Triples (as mscev.release_streamed counts them) as an rdflib term."""
+    from rdflib import BNode, URIRef
+
+    return URIRef(text[1:-1]) if text.startswith("<") else BNode(text[2:])
