@@ -18,6 +18,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import (CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDF, RDFXML, TSV, TURTLE, URLENCODED, XML,
                            SPARQLWrapper, SPARQLWrapper2)
 
+from mscev.derive import DERIVED_GRAPHS
 from mscev.export import jsonld_context, to_jsonld
 from mscev.paths import PROJECT_ROOT
 from mscev.query import open_store
@@ -355,8 +356,11 @@ def test_unknown_or_misplaced_formats_are_refused_clearly(server):
 
 
 def description_triples(store) -> set:
+    """The finding's statements, asserted and inferred: its description leaves out the derived direct statements
+    and summaries (mscev.derive), which restate it."""
+    derived = {graph.graph for graph in DERIVED_GRAPHS}
     return canonical(ox.Triple(q.subject, q.predicate, q.object)
-                     for q in store.quads_for_pattern(ox.NamedNode(FINDING), None, None))
+                     for q in store.quads_for_pattern(ox.NamedNode(FINDING), None, None) if q.graph_name not in derived)
 
 
 def release_jsonld(triples) -> dict:
