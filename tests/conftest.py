@@ -96,6 +96,19 @@ def built(tmp_path_factory):
     return result
 
 
+@pytest.fixture(scope="module")
+def server(built):
+    """`mscev serve` on the session build, on a free loopback port, started with the console script as a user
+    would, stopped after the module (the browser and client tests; a module may define its own)."""
+    from mscev.paths import PROJECT_ROOT
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
+        from load_serve import running_server
+    with running_server(built.out, quiet=True) as (_, base):
+        yield base
+
+
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory):
     """A synthetic corpus of 300 findings, 5% of them deliberately broken (mscev synth), for engine tests."""

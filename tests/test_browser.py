@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import pyoxigraph as ox
 import pytest
 
-from mscev.paths import PROJECT_ROOT
 from mscev.query import open_store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -24,16 +23,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
 ]
-
-
-@pytest.fixture(scope="module")
-def server(built):
-    """`mscev serve` on a free loopback port, started with the console script, stopped after the module."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
-        from load_serve import running_server
-    with running_server(built.out, quiet=True) as (_, base):
-        yield base
 
 
 @pytest.fixture(scope="module")

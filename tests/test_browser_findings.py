@@ -4,7 +4,7 @@ filters without JavaScript errors or failed requests, and a heat-map cell lands 
 import re
 
 import pytest
-from test_browser import browser, page, server  # noqa: F401  (the fixtures: a running server, Chromium, a page)
+from test_browser import browser, page  # noqa: F401  (the fixtures: Chromium, a page; the server is conftest's)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

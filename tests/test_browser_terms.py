@@ -3,7 +3,7 @@ reused MONDO term and an MSC source load without console errors or failed reques
 inferred link and the curation notes open on a click; the embedded findings table leads to /findings?about=."""
 
 import pytest
-from test_browser import browser, page, server  # noqa: F401  (the fixtures: a running server, Chromium, a page)
+from test_browser import browser, page  # noqa: F401  (the fixtures: Chromium, a page; the server is conftest's)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,12 +15,26 @@ import pyoxigraph as ox
 import pytest
 from rdflib import ConjunctiveGraph, Dataset, Graph, Literal, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
-from SPARQLWrapper import (CSV, JSON, JSONLD, N3, POST, POSTDIRECTLY, RDF, RDFXML, TSV, TURTLE, URLENCODED, XML,
-                           SPARQLWrapper, SPARQLWrapper2)
+from SPARQLWrapper import (
+    CSV,
+    JSON,
+    JSONLD,
+    N3,
+    POST,
+    POSTDIRECTLY,
+    RDF,
+    RDFXML,
+    TSV,
+    TURTLE,
+    URLENCODED,
+    XML,
+    SPARQLWrapper,
+    SPARQLWrapper2,
+)
+from test_serve import answered_rows, expected_rows
 
 from mscev.derive import DERIVED_GRAPHS
 from mscev.export import jsonld_context, to_jsonld
-from mscev.paths import PROJECT_ROOT
 from mscev.query import open_store
 from mscev.serve import Settings, create_app
 
@@ -38,28 +52,8 @@ METHODS = {"GET": None, "POST form": URLENCODED, "POST directly": POSTDIRECTLY}
 
 
 @pytest.fixture(scope="module")
-def server(built):
-    """`mscev serve` on a free loopback port, started with the console script, stopped after the module."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
-        from load_serve import running_server
-    with running_server(built.out, quiet=True) as (_, base):
-        yield base
-
-
-@pytest.fixture(scope="module")
 def store(built):
     return open_store(built.out)
-
-
-def expected_rows(store, query: str) -> list[dict]:
-    results = store.query(query, use_default_graph_as_union=True)
-    return json.loads(results.serialize(format=ox.QueryResultsFormat.JSON))["results"]["bindings"]
-
-
-def rows_of(body: bytes, fmt: ox.QueryResultsFormat) -> list[dict]:
-    parsed = ox.parse_query_results(body, fmt)
-    return json.loads(parsed.serialize(format=ox.QueryResultsFormat.JSON))["results"]["bindings"]
 
 
 def canonical(triples) -> set:
@@ -111,7 +105,7 @@ def test_sparqlwrapper_default_settings(server, store, method):
     header): SPARQL XML results for SELECT and ASK, RDF/XML (an rdflib graph) for CONSTRUCT and DESCRIBE."""
     document, content_type = converted(wrapper(server, SELECT, method=method))
     assert content_type.startswith("application/sparql-results+xml")
-    assert rows_of(document.toxml().encode(), ox.QueryResultsFormat.XML) == expected_rows(store, SELECT)
+    assert answered_rows(document.toxml().encode(), ox.QueryResultsFormat.XML) == expected_rows(store, SELECT)
     document, _ = converted(wrapper(server, ASK, method=method))
     assert bool(ox.parse_query_results(document.toxml().encode(), ox.QueryResultsFormat.XML)) is True
     for query in GRAPH_QUERIES.values():
@@ -129,10 +123,10 @@ def test_sparqlwrapper_select(server, store, method, return_format):
         assert answer["results"]["bindings"] == expected
     elif return_format == XML:
         assert isinstance(answer, xml.dom.minidom.Document)
-        assert rows_of(answer.toxml().encode(), ox.QueryResultsFormat.XML) == expected
+        assert answered_rows(answer.toxml().encode(), ox.QueryResultsFormat.XML) == expected
     elif return_format == TSV:
         assert content_type.startswith("text/tab-separated-values")
-        assert rows_of(answer, ox.QueryResultsFormat.TSV) == expected
+        assert answered_rows(answer, ox.QueryResultsFormat.TSV) == expected
     else:  # CSV keeps values only
         assert content_type.startswith("text/csv")
         lines = answer.decode().strip().splitlines()
@@ -320,7 +314,7 @@ def test_format_and_output_take_names_and_media_types(server, store, parameter, 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(media_type)
     if query == SELECT and media_type != "text/csv":
-        assert rows_of(response.content, ox.QueryResultsFormat.from_media_type(media_type)) == \
+        assert answered_rows(response.content, ox.QueryResultsFormat.from_media_type(media_type)) == \
                expected_rows(store, SELECT)
     elif query == CONSTRUCT:
         assert triples_of(response.content, ox.RdfFormat.from_media_type(media_type)) == \
@@ -409,7 +403,7 @@ def test_curl(server, store):
     turtle = curl(server + "/sparql", "--data-urlencode", f"query={CONSTRUCT}", "--data", "format=turtle")
     assert triples_of(turtle.encode(), ox.RdfFormat.TURTLE) == expected_triples(store, CONSTRUCT)
     tsv = curl(server + "/sparql", "-H", "Accept: text/tab-separated-values", "--data-urlencode", f"query={SELECT}")
-    assert rows_of(tsv.encode(), ox.QueryResultsFormat.TSV) == expected_rows(store, SELECT)
+    assert answered_rows(tsv.encode(), ox.QueryResultsFormat.TSV) == expected_rows(store, SELECT)
 
 
 @pytest.mark.parametrize(("parameter", "value", "media_type"), [
