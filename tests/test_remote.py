@@ -283,6 +283,13 @@ def test_authentication_answers_the_scheme_the_server_asks_for(scheme):
                                   "Content-Type": "application/sparql-results+json"},
                     content=b'{"head": {"vars": []}, "results": {"bindings": []}}'),
      "returned incomplete results (RC...: Returning incomplete results); raise its time limit"),
+    # Virtuoso 7.2 (07.20.3229) answers a SELECT that reaches ResultSetMaxRows with that many rows, status 200 and
+    # only this header to say so (seen with ResultSetMaxRows = 10 on the release of the curated graph)
+    (httpx.Response(200, headers={"X-SPARQL-MaxRows": "10", "Content-Type": "application/sparql-results+json"},
+                    content=b'{"head": {"vars": ["findings"]}, "results": {"bindings": ['
+                            + b",".join([b'{"findings": {"type": "literal", "value": "1"}}'] * 10) + b"]}}"),
+     "stopped at its limit of 10 rows, so the answer may be cut short; ask for fewer rows at a time (--limit below "
+     "10, with --offset) or raise that limit (Virtuoso: ResultSetMaxRows"),
     (httpx.Response(400, headers={"Content-Type": "text/plain"},
                     text="Virtuoso 37000 Error SP030: syntax error at 'SELEC'\n\nSPARQL query:\nSELEC oops"),
      "query graph-summary failed (HTTP 400): Virtuoso 37000 Error SP030: syntax error at 'SELEC'"),
@@ -292,8 +299,8 @@ def test_authentication_answers_the_scheme_the_server_asks_for(scheme):
      "unexpected answer of type text/html to query graph-summary"),
 ])
 def test_server_failures_become_clear_errors(response, message):
-    """An answer cut short by the server's time limit is refused rather than shown as the answer; a server's
-    error keeps its first paragraph (servers echo the query after it)."""
+    """An answer cut short by the server's time or row limit is refused rather than shown as the answer; a
+    server's error keeps its first paragraph (servers echo the query after it)."""
     with RemoteStore("http://127.0.0.1:1/sparql") as endpoint:
         endpoint.client = httpx.Client(transport=httpx.MockTransport(lambda request: response))
         with pytest.raises(MscevError) as refused:

@@ -1,10 +1,10 @@
 """Remote stage: publish a release to a triple store server, and run the stored queries on any SPARQL endpoint.
 
-`mscev publish` sends the release's N-Triples (mscev.nt and mscev-inferred.nt) with the SPARQL 1.1 Graph Store
-HTTP Protocol (Virtuoso, Fuseki, GraphDB, Oxigraph server) into ONE named graph, PUBLISHED_GRAPH by default: the
-first chunk is PUT (it replaces the graph, so publishing again never duplicates it), the others are POSTed
-(appended). A chunk never splits the triples that share blank nodes, since blank node labels are scoped to one
-request.
+`mscev publish` sends the release's N-Triples (mscev.nt, mscev-inferred.nt, mscev-derived.nt) with the SPARQL 1.1
+Graph Store HTTP Protocol (Virtuoso, Fuseki, GraphDB, Oxigraph server) into ONE named graph, PUBLISHED_GRAPH by
+default: the first chunk is PUT (it replaces the graph, so publishing again never duplicates it), the others are
+POSTed (appended). A chunk never splits the triples that share blank nodes, since blank node labels are scoped to
+one request.
 
 `mscev query --endpoint` sends a stored query with the SPARQL 1.1 Protocol and ``default-graph-uri`` set to that
 graph, so the query text (which has no GRAPH clauses) sees the asserted and inferred triples together, as it
@@ -377,6 +377,11 @@ class RemoteStore:
             raise MscevError(f"{self.shown}: the endpoint returned incomplete results "
                              f"({response.headers.get('x-sql-message', response.headers['x-sql-state'])}); "
                              "raise its time limit (Virtuoso: MaxQueryExecutionTime)")
+        if response.headers.get("x-sparql-maxrows"):  # Virtuoso's mark of an answer that reached its row limit
+            limit = response.headers["x-sparql-maxrows"]
+            raise MscevError(f"{self.shown}: the endpoint stopped at its limit of {limit} rows, so the answer may be "
+                             f"cut short; ask for fewer rows at a time (--limit below {limit}, with --offset) or "
+                             "raise that limit (Virtuoso: ResultSetMaxRows in virtuoso.ini)")
         kind = response.headers.get("content-type", "").split(";")[0].strip()
         if kind == RESULTS_JSON:
             return ox.parse_query_results(_valid_blank_nodes(response.content), format=ox.QueryResultsFormat.JSON)
