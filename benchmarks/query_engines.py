@@ -1,13 +1,14 @@
 """Benchmark: every stored query on the embedded store and on Virtuoso 7, side by side in one run (issue 15).
 
-For a kept fast build and its release: starts Virtuoso (benchmarks/virtuoso-bulk.ini) on loopback ports, loads
-the release with its bulk loader (benchmarks/virtuoso_load.py), then runs each stored query with its default
-parameters as a whole process, as a researcher would: `mscev query NAME -f srtsv` on the build's store, then
-`mscev query NAME -f srtsv --endpoint URL` on Virtuoso, alternately, --runs times each. Prints, per query and
-engine, the median time to the first row and to the last byte, the rows, the peak memory of the query's process
-and, for Virtuoso, the server's peak resident memory while it answered; a run that passes --timeout is stopped
-(on Virtuoso the server is then given time to drop the query before the next one). A benchmark prints figures;
-nothing here is asserted in tests.
+For a kept fast build and its release: starts Virtuoso (benchmarks/virtuoso-bulk.ini) on loopback ports, loads the
+release with its bulk loader (benchmarks/virtuoso_load.py), then runs each stored query with its default parameters
+as a whole process, as a researcher would: `mscev query NAME -f srtsv` on the build's store, then `mscev query NAME
+-f srtsv --endpoint URL` on Virtuoso, alternately, --runs times each. Prints, per query and engine, the median time
+to the first row and to the last byte, the CPU time (the query's process, and for Virtuoso the server's while it
+answered: on a loaded machine the better measure of work), the rows, the peak memory of the query's process and, for
+Virtuoso, the server's peak resident memory while it answered; a run that passes --timeout is stopped (on Virtuoso
+the server is then given time to drop the query before the next one). A benchmark prints figures; nothing here is
+asserted in tests.
 
     .venv/bin/mscev release --build BUILD --out RELEASE
     .venv/bin/python benchmarks/query_engines.py --build BUILD --release RELEASE [--runs 3] [--timeout 60]
@@ -49,6 +50,7 @@ def run_query(args: list[str], timeout: float, server_pid: int | None) -> dict:
     if server_pid:
         server_peak[0] = resident_mb(server_pid)
         threading.Thread(target=peak_sampler, args=(server_pid, stop, server_peak), daemon=True).start()
+    server_ticks = cpu_ticks(server_pid) if server_pid else 0
     started = time.perf_counter()
     process = subprocess.Popen([mscev(), "query", *args, "-f", "srtsv"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -71,6 +73,7 @@ def run_query(args: list[str], timeout: float, server_pid: int | None) -> dict:
                "cpu": round(usage.ru_utime + usage.ru_stime, 2)}
     if server_pid:
         figures["server_peak_mb"] = round(server_peak[0])
+        figures["server_cpu"] = round((cpu_ticks(server_pid) - server_ticks) / os.sysconf("SC_CLK_TCK"), 2)
     if last >= timeout:
         figures["stopped"] = timeout
     elif os.waitstatus_to_exitcode(status) != 0:
@@ -78,12 +81,17 @@ def run_query(args: list[str], timeout: float, server_pid: int | None) -> dict:
     return figures
 
 
+def cpu_ticks(pid: int) -> int:
+    """User and system CPU time of ``pid`` so far, in clock ticks."""
+    return sum(int(field) for field in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+
+
 def wait_until_idle(pid: int, limit: float) -> None:
     """Wait until ``pid`` has used no CPU for a second (Virtuoso goes on with a query its client dropped)."""
     deadline = time.monotonic() + limit
     ticks = None
     while time.monotonic() < deadline:
-        now = sum(int(field) for field in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+        now = cpu_ticks(pid)
         if now == ticks:
             return
         ticks = now
@@ -95,7 +103,7 @@ def summary(runs: list[dict]) -> dict:
     for bad in ("error", "stopped"):
         if any(bad in run for run in runs):
             return next(run for run in runs if bad in run)
-    keys = ("first", "last", "peak_mb", "cpu", "server_peak_mb")
+    keys = ("first", "last", "peak_mb", "cpu", "server_peak_mb", "server_cpu")
     return {**{key: statistics.median(run[key] for run in runs) for key in keys if key in runs[0]},
             "rows": runs[0]["rows"],
             "runs": len(runs)}
@@ -106,7 +114,8 @@ def cell(figures: dict) -> str:
         return f"> {figures['stopped']:g} (stopped)"
     if "error" in figures:
         return f"error: {figures['error'][:60]}"
-    text = f"{figures['first']:.2f} / {figures['last']:.2f} / {figures['rows']:,} / {figures['peak_mb']:,}"
+    cpu = figures["cpu"] + figures.get("server_cpu", 0)
+    text = f"{figures['first']:.2f} / {figures['last']:.2f} / {cpu:.2f} / {figures['rows']:,} / {figures['peak_mb']:,}"
     return text + (f" / {figures['server_peak_mb']:,}" if "server_peak_mb" in figures else "")
 
 
@@ -154,8 +163,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"load average {results['loadavg_at_start'][0]:.1f} at the start, {results['loadavg_at_end'][0]:.1f} at "
-          f"the end; medians of {args.runs}; first row / last byte (s) / rows / peak MB of the query process "
-          "[/ peak MB of the server]")
+          f"the end; medians of {args.runs}; first row / last byte (s) / CPU s (the query process, and the server's "
+          "while it answered) / rows / peak MB of the query process [/ peak MB of the server]")
     print("| query | embedded store | Virtuoso 7 | same rows |")
     print("|---|---|---|---|")
     for name, engines in results["queries"].items():

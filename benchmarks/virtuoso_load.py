@@ -4,8 +4,8 @@ beside `mscev publish` (which sends the triples over HTTP and suits releases of 
 Starts `virtuoso-t` in a temporary folder on free loopback ports (benchmarks/virtuoso-bulk.ini), then, timed:
 registers the release's N-Triples (mscev.nt, mscev-inferred.nt, mscev-derived.nt, and with --split the asserted
 triples cut into pieces first, so that several loaders work at once) with ld_dir into one graph, runs --loaders
-rdf_loader_run() at once in as many isql sessions, and checkpoints. Prints the seconds, the triples in the graph, and the server's
-peak resident memory. A benchmark prints figures; it is never asserted in tests.
+rdf_loader_run() at once in as many isql sessions, and checkpoints. Prints the seconds, the triples in the graph,
+and the server's peak resident memory. A benchmark prints figures; it is never asserted in tests.
 
     .venv/bin/python benchmarks/virtuoso_load.py --release RELEASE [--loaders 2] [--split 4]
 """
