@@ -3,8 +3,10 @@
 pySHACL stays the reference validator (the curated graph, the shape fixtures); this engine reports the same
 results (focus node, path, constraint component, value, severity, message) at scale. Each constraint of each
 shape becomes one SELECT that returns the violating focus nodes and values in one pass over the data:
-negation is written with MINUS or as a filter on the value, counting with a self-join or GROUP BY, never as
-a per-focus-node FILTER NOT EXISTS around a path (a first version did that and turned quadratic).
+negation is written with MINUS or as a filter on the value, counting with a self-join or GROUP BY, never with
+FILTER (NOT) EXISTS: pyoxigraph plans an EXISTS group once, without the outer row's bindings, and runs that plan
+for every row, so a group that does not start from the row's own node turns quadratic (a first version of
+this module, and later mscev.validate.ORIGIN_CHECK, did so).
 
 Supported: the four targets (sh:targetClass with SHACL instances, subclasses included; sh:targetNode,
 sh:targetSubjectsOf, sh:targetObjectsOf) and implicit class targets, on node shapes and on property shapes;
@@ -267,7 +269,7 @@ class _Compiler:
             return component, f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {values} ?focus {other} ?value }}", False
         if path is None:  # the focus node is the one value
             return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {{ {target} ?focus {other} ?value "
-                               f"FILTER(!sameTerm(?value, ?focus)) }} UNION {{ {target} FILTER NOT EXISTS "
+                               f"FILTER(!sameTerm(?value, ?focus)) }} UNION {{ {target} MINUS "
                                f"{{ ?focus {other} ?focus }} BIND(?focus AS ?value) }} }}"), False
         return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {{ {values} MINUS {{ ?focus {other} ?value }} }} "
                            f"UNION {{ ?focus {other} ?value MINUS {{ {values} }} }} }}"), False
