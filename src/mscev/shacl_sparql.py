@@ -4,9 +4,10 @@ pySHACL stays the reference validator (the curated graph, the shape fixtures); t
 results (focus node, path, constraint component, value, severity, message) at scale. Each constraint of each
 shape becomes one SELECT that returns the violating focus nodes and values in one pass over the data:
 negation is written with MINUS or as a filter on the value, counting with a self-join or GROUP BY, never with
-FILTER (NOT) EXISTS: pyoxigraph plans an EXISTS group once, without the outer row's bindings, and runs that plan
-for every row, so a group that does not start from the row's own node turns quadratic (a first version of
-this module, and later mscev.validate.ORIGIN_CHECK, did so).
+FILTER (NOT) EXISTS: pyoxigraph evaluates an EXISTS group for every row, in a join order that (as measured) does
+not follow the row's bindings. One triple pattern is then a look-up, but a group of patterns may start from one
+that does not hold the row's node and walk all its matches for every row: quadratic (a first version of this
+module, and later mscev.validate.ORIGIN_CHECK, did so). tests/test_engines.py holds every validation query to it.
 
 Supported: the four targets (sh:targetClass with SHACL instances, subclasses included; sh:targetNode,
 sh:targetSubjectsOf, sh:targetObjectsOf) and implicit class targets, on node shapes and on property shapes;

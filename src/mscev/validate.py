@@ -245,9 +245,9 @@ SELECT ?term (MIN(?subject) AS ?user) WHERE {{
 # reference-list entry, or the Table 2 row, which cites that study. SHACL Core cannot compare values across two
 # nodes, and SHACL-SPARQL is not compiled by mscev.shacl_sparql, so this one query runs on both validators.
 # Each part removes the origins that pass with MINUS, whose group starts again from the value origins, never with
-# FILTER NOT EXISTS: pyoxigraph plans a NOT EXISTS group once, without the outer row's bindings, and runs that
-# plan for every row, so a group that starts from another pattern (every study's reference-list entry) turned
-# this check quadratic (3 s at 100,000 findings, about 8 min at a million; see benchmarks/RESULTS.md).
+# FILTER NOT EXISTS: pyoxigraph evaluates a NOT EXISTS group for every row, and the title test's group started
+# from every study's reference-list entry instead of the row's origin, which made this check quadratic (see
+# mscev.shacl_sparql and benchmarks/RESULTS.md, "Validation linear again").
 ORIGIN_CHECK = """
 PREFIX mscev: <https://w3id.org/mscev/>
 PREFIX dcterms: <http://purl.org/dc/terms/>
