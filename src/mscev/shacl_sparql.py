@@ -272,7 +272,7 @@ class _Compiler:
             return component, f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {values} ?focus {other} ?value }}", False
         if path is None:  # the focus node is the one value
             return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {{ {target} ?focus {other} ?value "
-                               f"FILTER(!sameTerm(?value, ?focus)) }} UNION {{ {target} MINUS "
+                               f"FILTER(!sameTerm(?value, ?focus)) }} UNION {{ {target} FILTER NOT EXISTS "
                                f"{{ ?focus {other} ?focus }} BIND(?focus AS ?value) }} }}"), False
         return component, (f"SELECT DISTINCT ?focus ?value WHERE {{ {target} {{ {values} MINUS {{ ?focus {other} ?value }} }} "
                            f"UNION {{ ?focus {other} ?value MINUS {{ {values} }} }} }}"), False
