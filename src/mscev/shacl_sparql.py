@@ -3,8 +3,12 @@
 pySHACL stays the reference validator (the curated graph, the shape fixtures); this engine reports the same
 results (focus node, path, constraint component, value, severity, message) at scale. Each constraint of each
 shape becomes one SELECT that returns the violating focus nodes and values in one pass over the data:
-negation is written with MINUS or as a filter on the value, counting with a self-join or GROUP BY, never as
-a per-focus-node FILTER NOT EXISTS around a path (a first version did that and turned quadratic).
+negation is written with MINUS, as a filter on the value, or as FILTER NOT EXISTS around one triple pattern of the
+focus node (a look-up per focus node: cheaper than MINUS, which hashes every use of the path); counting with
+GROUP BY. Never FILTER (NOT) EXISTS around more than that: pyoxigraph evaluates an EXISTS group for every row, in
+a join order that (as measured) does not follow the row's bindings, so a group of patterns may start from one
+that does not hold the row's node and walk all its matches for every row: quadratic (a first version of this
+module, and later mscev.validate.ORIGIN_CHECK, did so). tests/test_engines.py holds every validation query to it.
 
 Supported: the four targets (sh:targetClass with SHACL instances, subclasses included; sh:targetNode,
 sh:targetSubjectsOf, sh:targetObjectsOf) and implicit class targets, on node shapes and on property shapes;
@@ -213,7 +217,8 @@ class _Compiler:
         if name == "maxCount" and path:
             return "MaxCount", self.max_count(scan, path, int(param)), True
         if name == "hasValue" and path:
-            return "HasValue", f"SELECT DISTINCT ?focus WHERE {{ {target} MINUS {{ ?focus {path} {_constant(param)} }} }}", False
+            return "HasValue", (f"SELECT DISTINCT ?focus WHERE {{ {target} "
+                                f"FILTER NOT EXISTS {{ ?focus {path} {_constant(param)} }} }}"), False
         if name == "hasValue":
             return "HasValue", f"SELECT DISTINCT ?focus WHERE {{ {target} FILTER(!sameTerm(?focus, {_constant(param)})) }}", False
         if name == "qualifiedValueShape" and path:
@@ -273,17 +278,14 @@ class _Compiler:
                            f"UNION {{ ?focus {other} ?value MINUS {{ {values} }} }} }}"), False
 
     def min_count(self, target: str, path: str, count: int) -> str:
-        if count == 1:
-            return f"SELECT DISTINCT ?focus WHERE {{ {target} MINUS {{ ?focus {path} ?any }} }}"
+        if count == 1:  # a look-up per focus node; MINUS would hash every use of the path
+            return f"SELECT DISTINCT ?focus WHERE {{ {target} FILTER NOT EXISTS {{ ?focus {path} ?any }} }}"
         return (f"SELECT ?focus WHERE {{ {target} OPTIONAL {{ ?focus {path} ?v }} }} "
                 f"GROUP BY ?focus HAVING (COUNT(DISTINCT ?v) < {count})")
 
     def max_count(self, scan: str, path: str, count: int) -> str:
-        if count == 1:
-            return (f"SELECT DISTINCT ?focus WHERE {{ {scan} ?focus {path} ?first . ?focus {path} ?second . "
-                    f"FILTER(!sameTerm(?first, ?second)) }}")
-        return (f"SELECT ?focus WHERE {{ {scan} ?focus {path} ?v }} "
-                f"GROUP BY ?focus HAVING (COUNT(DISTINCT ?v) > {count})")
+        """One row per value, counted per focus node (a graph holds each triple once, so the rows are distinct)."""
+        return f"SELECT ?focus WHERE {{ {scan} ?focus {path} ?v }} GROUP BY ?focus HAVING (COUNT(*) > {count})"
 
     def qualified(self, node, shape_node, shape: str, target: str, scan: str, path: str) -> tuple[str, str, bool]:
         test = self.value_test(shape_node, shape, "?value")

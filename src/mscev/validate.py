@@ -244,6 +244,10 @@ SELECT ?term (MIN(?subject) AS ?user) WHERE {{
 # microRNA: a cargo evidence naming it), and show where the value is: the title, verbatim from that study's
 # reference-list entry, or the Table 2 row, which cites that study. SHACL Core cannot compare values across two
 # nodes, and SHACL-SPARQL is not compiled by mscev.shacl_sparql, so this one query runs on both validators.
+# Each part removes the origins that pass with MINUS, whose group starts again from the value origins, never with
+# FILTER NOT EXISTS: pyoxigraph evaluates a NOT EXISTS group for every row, and the title test's group started
+# from every study's reference-list entry instead of the row's origin, which made this check quadratic (see
+# mscev.shacl_sparql and benchmarks/RESULTS.md, "Validation linear again").
 ORIGIN_CHECK = """
 PREFIX mscev: <https://w3id.org/mscev/>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -251,24 +255,30 @@ SELECT ?origin ?message WHERE {
   {
     ?owner mscev:valueOrigin ?origin .
     ?origin mscev:originProperty ?property ; mscev:originValue ?value .
-    FILTER NOT EXISTS { ?owner ?property ?value }
+    MINUS { ?owner mscev:valueOrigin ?origin .
+            ?origin mscev:originProperty ?property ; mscev:originValue ?value .
+            ?owner ?property ?value }
     BIND(CONCAT(STR(?owner), " has no ", STR(?property), " ", STR(?value),
                 ": a value origin describes a value of the node that links to it") AS ?message)
   } UNION {
     ?owner mscev:valueOrigin ?origin .
     ?origin mscev:citedStudy ?study .
-    FILTER NOT EXISTS { ?owner (^mscev:hasEffect|^mscev:cargo)?/mscev:citedStudy ?study }
+    MINUS { ?owner mscev:valueOrigin ?origin .
+            ?origin mscev:citedStudy ?study .
+            ?owner (^mscev:hasEffect|^mscev:cargo)?/mscev:citedStudy ?study }
     BIND(CONCAT(STR(?study), " is not cited by ", STR(?owner),
                 " (or the finding or cargo evidence it belongs to): the value comes from that reference") AS ?message)
   } UNION {
     ?origin mscev:originSource mscev:ReferenceListEntry .
-    FILTER NOT EXISTS { ?origin mscev:evidenceQuote ?title ; mscev:citedStudy/dcterms:bibliographicCitation ?entry
-                        FILTER(CONTAINS(STR(?entry), STR(?title))) }
+    MINUS { ?origin mscev:originSource mscev:ReferenceListEntry ; mscev:evidenceQuote ?title ; mscev:citedStudy ?study .
+            ?study dcterms:bibliographicCitation ?entry
+            FILTER(CONTAINS(STR(?entry), STR(?title))) }
     BIND(CONCAT("a value from the reference list needs mscev:evidenceQuote with the title, verbatim from the ",
                 "cited study's reference-list entry") AS ?message)
   } UNION {
     ?origin mscev:originSource mscev:ReviewTable2 .
-    FILTER NOT EXISTS { ?origin mscev:originRow ?row ; mscev:citedStudy ?study . ?row mscev:citedStudy ?study }
+    MINUS { ?origin mscev:originSource mscev:ReviewTable2 ; mscev:originRow ?row ; mscev:citedStudy ?study .
+            ?row mscev:citedStudy ?study }
     BIND(CONCAT("a value from Table 2 needs mscev:originRow, the Table 2 row (table:table2-rowN) that cites ",
                 "the finding's study") AS ?message)
   }
