@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import anyio
 import pytest
 
 from mscev.paths import PROJECT_ROOT
@@ -140,11 +141,15 @@ def test_the_first_bytes_of_a_large_answer_come_before_the_worker_has_finished(b
     try:
         started = pool.stream(Job(wide_query(), results_type="text/tab-separated-values"))
         assert isinstance(started, Spool)
-        chunks = started.chunks()
-        first = next(chunks)
-        assert started.end is None, "the worker had already finished when the first bytes could be sent"
+
+        async def first_and_size():
+            chunks = started.chunks()
+            first = await anext(chunks)
+            assert started.end is None, "the worker had already finished when the first bytes could be sent"
+            return first, len(first) + sum([len(chunk) async for chunk in chunks])
+
+        first, size = anyio.run(first_and_size)
         assert first.startswith(b"?o\t?big\n")
-        size = len(first) + sum(len(chunk) for chunk in chunks)
         assert started.end.ok and size > ROWS * ROW_KIB * 1024
         small = pool.stream(Job("ASK { ?s ?p ?o }", results_type="application/sparql-results+json"))
         assert small.status == 200 and b"true" in small.body  # an answer within the hold comes whole
@@ -199,6 +204,61 @@ def test_a_slow_or_vanished_reader_holds_no_worker_and_is_cut_off(server):
         pytest.xfail(f"the cut-off answer ended cleanly after {-received} bytes (known intermittent defect)")
 
 
+def cut_off_messages(tmp_path: Path, chunks: int, ended: bool, seconds_per_send: float, sends_taken: int) -> tuple:
+    """Drives a SpoolResponse with a send-timeout of 0.3 s directly, as uvicorn would (ASGI 2.3, so starlette also
+    listens for a disconnect), over a spool of ``chunks`` chunks (``ended``: the worker has finished, else it is
+    still writing): its client takes ``sends_taken`` body messages, each after ``seconds_per_send``, then stops
+    reading. The messages sent, and [True] if the spool was closed; fails if the response does not end in 5 s."""
+    from mscev.web.pool import Answer
+    from mscev.web.spool import CHUNK_BYTES, Spool, SpoolResponse
+
+    spool = Spool(tmp_path)
+    os.write(spool.fileno(), b"x" * CHUNK_BYTES * chunks)
+    spool.started(Answer(200, "text/tab-separated-values", b""))
+    if ended:
+        spool.ended(Answer(200, "text/tab-separated-values", b""))
+    closed, sent = [], []
+    spool.when_closed(lambda: closed.append(True))
+
+    async def receive():
+        await anyio.sleep_forever()  # the client neither sends more nor goes away
+
+    async def send(message):
+        if message["type"] == "http.response.body" and len(sent) > sends_taken:
+            await anyio.sleep_forever()  # the client stopped reading: uvicorn waits for its buffer to drain
+        await anyio.sleep(seconds_per_send)
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "method": "GET"}
+    response = threading.Thread(target=anyio.run, args=(SpoolResponse(spool, 0.3), scope, receive, send), daemon=True)
+    response.start()
+    response.join(5)
+    if response.is_alive():  # let it end: the worker finishes
+        spool.ended(Answer(200, "text/tab-separated-values", b""))
+        response.join(5)
+        pytest.fail("the cut at the send-timeout waited for the worker to write more")
+    return sent, closed
+
+
+@pytest.mark.parametrize("chunks, ended, seconds_per_send, sends_taken", [
+    (8, True, 0, 3),  # the client stops reading: the cut lands in send
+    (40, True, 0.02, 40),  # a slow client: the cut lands between chunks
+    (1, False, 0, 40),  # the worker is still writing: the cut lands while the body waits for more (it used to wait
+    # in a thread, which the cut could not cancel: the response hung until the worker wrote again)
+], ids=["stalled", "slow", "writing"])
+def test_an_answer_cut_off_at_the_send_timeout_never_gets_its_last_chunk(tmp_path, chunks, ended, seconds_per_send,
+                                                                        sends_taken):
+    """Whatever the cut interrupts, the body ends without the message that would complete it (more_body false),
+    so that uvicorn closes the connection without the last chunk; the spool is closed."""
+    sent, closed = cut_off_messages(tmp_path, chunks, ended, seconds_per_send, sends_taken)
+    bodies = [message for message in sent if message["type"] == "http.response.body"]
+    assert bodies and all(message["more_body"] for message in bodies)
+    assert len(bodies) <= chunks + 1  # the answer's chunks, and perhaps the line saying why
+    if sends_taken > chunks:  # a client still reading gets the reason
+        assert b"--send-timeout" in bodies[-1]["body"], bodies[-1]["body"][-200:]
+    assert closed == [True]
+
+
 @pytest.mark.slow
 def test_an_answer_over_the_cap_after_its_first_bytes_ends_with_the_reason(server):
     """Under the hold (4 MiB) the cap is a 400 before the first byte; past it, the answer is cut: a line naming
@@ -237,9 +297,13 @@ def test_the_time_limit_reached_after_the_first_bytes_stops_the_answer_with_the_
     try:
         started = pool.stream(Job(endless, results_type="text/tab-separated-values"))
         assert isinstance(started, Spool) and started.status == 200
-        with pytest.raises(AnswerStopped) as stopped:
-            for _ in started.chunks():
+
+        async def read_all_chunks():
+            async for _ in started.chunks():
                 pass
+
+        with pytest.raises(AnswerStopped) as stopped:
+            anyio.run(read_all_chunks)
         assert stopped.value.args[0].status == 503 and "--timeout" in stopped.value.args[0].text
         started.close()
         assert pool.run(Job("ASK { ?s ?p ?o }")).status == 200  # a fresh worker took its place
