@@ -6,6 +6,7 @@ file outlives its answer. Memory is measured on a real server (a subprocess on 1
 import http.client
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -159,15 +160,27 @@ def test_the_first_bytes_of_a_large_answer_come_before_the_worker_has_finished(b
     assert list(tmp_path.iterdir()) == []
 
 
-def sockets(pid: int) -> int:
-    """Sockets the server's main process holds open (its listening socket, connections, pipes to workers)."""
-    count = 0
+def client_port(response: http.client.HTTPResponse) -> int:
+    """The local port of ``response``'s connection (the client's end)."""
+    with socket.fromfd(response.fileno(), socket.AF_INET, socket.SOCK_STREAM) as end:  # a duplicate, closed here
+        return end.getsockname()[1]
+
+
+def holds_connection(pid: int, port: int, from_port: int) -> bool:
+    """Whether the process ``pid`` still holds its end of the loopback TCP connection between its ``port`` and
+    a client's ``from_port`` (that end's inode, from /proc/net/tcp, among the process's descriptors)."""
+    held = set()
     for descriptor in Path(f"/proc/{pid}/fd").glob("*"):
         try:
-            count += os.readlink(descriptor).startswith("socket:")
+            held.add(os.readlink(descriptor))
         except OSError:
-            continue
-    return count
+            continue  # closed meanwhile
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, inode = (fields := line.split())[1], fields[2], fields[9]
+        if int(local.rsplit(":", 1)[1], 16) == port and int(remote.rsplit(":", 1)[1], 16) == from_port:
+            if f"socket:[{inode}]" in held:
+                return True
+    return False
 
 
 @pytest.mark.slow
@@ -177,31 +190,33 @@ def test_a_slow_or_vanished_reader_holds_no_worker_and_is_cut_off(server):
     socket is let go (reset) when it still takes nothing (mscev.web.connections)."""
     process, port, spool_dir = server("--workers", "1", "--max-answer", "512", "--send-timeout", "4",
                                       "--client-queries", "8")
-    resting = sockets(process.pid)
+    # A connection that closes while the reader stalls. The test used to wait until the server held no more
+    # sockets than at rest; that count sometimes included the start-up probe's connection, still closing, so the
+    # wait ended when that one closed, before the cut, and the reader then took the whole answer to its last
+    # chunk (the intermittent of issue 14, defect 5). The wait now looks at the reader's own connection.
+    bystander = socket.create_connection(("127.0.0.1", port))
     stalled = post(port, wide_query())
-    assert stalled.status == 200 and stalled.read1(1024)
+    received = len(stalled.read1(1024))
+    assert stalled.status == 200 and received
+    stalled_port = client_port(stalled)
+    assert holds_connection(process.pid, port, stalled_port)
     vanished = post(port, wide_query())
     assert vanished.status == 200 and vanished.read1(1024)
     vanished.close()
+    bystander.close()
     began = time.monotonic()
     for _ in range(3):  # each needs the only free worker
         answer = post(port, "ASK { ?s ?p ?o }", "json")
         assert answer.status == 200 and b"true" in answer.read()
     assert time.monotonic() - began < 30, "the next queries waited for a reader (the time limit is 120 s)"
-    assert wait_until(lambda: sockets(process.pid) <= resting, 60), "the stalled reader's socket is still open"
-    try:
-        received, _ = read_all(stalled)
-    except (http.client.IncompleteRead, ConnectionResetError) as cut:
-        received = len(cut.partial) if isinstance(cut, http.client.IncompleteRead) else None
-    else:
-        received = -received  # read to a clean end: the client could take the cut answer for a whole one
-    assert received is None or abs(received) < ROWS * ROW_KIB * 1024
+    assert wait_until(lambda: not holds_connection(process.pid, port, stalled_port), 60), \
+        "the stalled reader's connection is still open"
+    with pytest.raises((http.client.IncompleteRead, ConnectionResetError)):  # never a clean end
+        while piece := stalled.read1(1 << 20):
+            received += len(piece)
+    assert received < ROWS * ROW_KIB * 1024
     assert wait_until(lambda: not open_spools(process.pid, spool_dir)), open_spools(process.pid, spool_dir)
     assert files_left(spool_dir) == []
-    if received is not None and received < 0:
-        # Seen once in 8 runs (a full suite on an idle machine, 2026-12-05): the stalled reader's cut-off answer
-        # ended with a valid last chunk. Not understood yet; everything above still holds. Reported, not hidden.
-        pytest.xfail(f"the cut-off answer ended cleanly after {-received} bytes (known intermittent defect)")
 
 
 def cut_off_messages(tmp_path: Path, chunks: int, ended: bool, seconds_per_send: float, sends_taken: int) -> tuple:
