@@ -6,11 +6,13 @@ file outlives its answer. Memory is measured on a real server (a subprocess on 1
 import http.client
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import anyio
 import pytest
 
 from mscev.paths import PROJECT_ROOT
@@ -140,11 +142,15 @@ def test_the_first_bytes_of_a_large_answer_come_before_the_worker_has_finished(b
     try:
         started = pool.stream(Job(wide_query(), results_type="text/tab-separated-values"))
         assert isinstance(started, Spool)
-        chunks = started.chunks()
-        first = next(chunks)
-        assert started.end is None, "the worker had already finished when the first bytes could be sent"
+
+        async def first_and_size():
+            chunks = started.chunks()
+            first = await anext(chunks)
+            assert started.end is None, "the worker had already finished when the first bytes could be sent"
+            return first, len(first) + sum([len(chunk) async for chunk in chunks])
+
+        first, size = anyio.run(first_and_size)
         assert first.startswith(b"?o\t?big\n")
-        size = len(first) + sum(len(chunk) for chunk in chunks)
         assert started.end.ok and size > ROWS * ROW_KIB * 1024
         small = pool.stream(Job("ASK { ?s ?p ?o }", results_type="application/sparql-results+json"))
         assert small.status == 200 and b"true" in small.body  # an answer within the hold comes whole
@@ -154,15 +160,27 @@ def test_the_first_bytes_of_a_large_answer_come_before_the_worker_has_finished(b
     assert list(tmp_path.iterdir()) == []
 
 
-def sockets(pid: int) -> int:
-    """Sockets the server's main process holds open (its listening socket, connections, pipes to workers)."""
-    count = 0
+def client_port(response: http.client.HTTPResponse) -> int:
+    """The local port of ``response``'s connection (the client's end)."""
+    with socket.fromfd(response.fileno(), socket.AF_INET, socket.SOCK_STREAM) as end:  # a duplicate, closed here
+        return end.getsockname()[1]
+
+
+def holds_connection(pid: int, port: int, from_port: int) -> bool:
+    """Whether the process ``pid`` still holds its end of the loopback TCP connection between its ``port`` and
+    a client's ``from_port`` (that end's inode, from /proc/net/tcp, among the process's descriptors)."""
+    held = set()
     for descriptor in Path(f"/proc/{pid}/fd").glob("*"):
         try:
-            count += os.readlink(descriptor).startswith("socket:")
+            held.add(os.readlink(descriptor))
         except OSError:
-            continue
-    return count
+            continue  # closed meanwhile
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, inode = (fields := line.split())[1], fields[2], fields[9]
+        if int(local.rsplit(":", 1)[1], 16) == port and int(remote.rsplit(":", 1)[1], 16) == from_port:
+            if f"socket:[{inode}]" in held:
+                return True
+    return False
 
 
 @pytest.mark.slow
@@ -172,31 +190,88 @@ def test_a_slow_or_vanished_reader_holds_no_worker_and_is_cut_off(server):
     socket is let go (reset) when it still takes nothing (mscev.web.connections)."""
     process, port, spool_dir = server("--workers", "1", "--max-answer", "512", "--send-timeout", "4",
                                       "--client-queries", "8")
-    resting = sockets(process.pid)
+    # A connection that closes while the reader stalls. The test used to wait until the server held no more
+    # sockets than at rest; that count sometimes included the start-up probe's connection, still closing, so the
+    # wait ended when that one closed, before the cut, and the reader then took the whole answer to its last
+    # chunk (the intermittent of issue 14, defect 5). The wait now looks at the reader's own connection.
+    bystander = socket.create_connection(("127.0.0.1", port))
     stalled = post(port, wide_query())
-    assert stalled.status == 200 and stalled.read1(1024)
+    received = len(stalled.read1(1024))
+    assert stalled.status == 200 and received
+    stalled_port = client_port(stalled)
+    assert holds_connection(process.pid, port, stalled_port)
     vanished = post(port, wide_query())
     assert vanished.status == 200 and vanished.read1(1024)
     vanished.close()
+    bystander.close()
     began = time.monotonic()
     for _ in range(3):  # each needs the only free worker
         answer = post(port, "ASK { ?s ?p ?o }", "json")
         assert answer.status == 200 and b"true" in answer.read()
     assert time.monotonic() - began < 30, "the next queries waited for a reader (the time limit is 120 s)"
-    assert wait_until(lambda: sockets(process.pid) <= resting, 60), "the stalled reader's socket is still open"
-    try:
-        received, _ = read_all(stalled)
-    except (http.client.IncompleteRead, ConnectionResetError) as cut:
-        received = len(cut.partial) if isinstance(cut, http.client.IncompleteRead) else None
-    else:
-        received = -received  # read to a clean end: the client could take the cut answer for a whole one
-    assert received is None or abs(received) < ROWS * ROW_KIB * 1024
+    assert wait_until(lambda: not holds_connection(process.pid, port, stalled_port), 60), \
+        "the stalled reader's connection is still open"
+    with pytest.raises((http.client.IncompleteRead, ConnectionResetError)):  # never a clean end
+        while piece := stalled.read1(1 << 20):
+            received += len(piece)
+    assert received < ROWS * ROW_KIB * 1024
     assert wait_until(lambda: not open_spools(process.pid, spool_dir)), open_spools(process.pid, spool_dir)
     assert files_left(spool_dir) == []
-    if received is not None and received < 0:
-        # Seen once in 8 runs (a full suite on an idle machine, 2026-12-05): the stalled reader's cut-off answer
-        # ended with a valid last chunk. Not understood yet; everything above still holds. Reported, not hidden.
-        pytest.xfail(f"the cut-off answer ended cleanly after {-received} bytes (known intermittent defect)")
+
+
+def cut_off_messages(tmp_path: Path, chunks: int, ended: bool, seconds_per_send: float, sends_taken: int) -> tuple:
+    """Drives a SpoolResponse with a send-timeout of 0.3 s directly, as uvicorn would (ASGI 2.3, so starlette also
+    listens for a disconnect), over a spool of ``chunks`` chunks (``ended``: the worker has finished, else it is
+    still writing): its client takes ``sends_taken`` body messages, each after ``seconds_per_send``, then stops
+    reading. The messages sent, and [True] if the spool was closed; fails if the response does not end in 5 s."""
+    from mscev.web.pool import Answer
+    from mscev.web.spool import CHUNK_BYTES, Spool, SpoolResponse
+
+    spool = Spool(tmp_path)
+    os.write(spool.fileno(), b"x" * CHUNK_BYTES * chunks)
+    spool.started(Answer(200, "text/tab-separated-values", b""))
+    if ended:
+        spool.ended(Answer(200, "text/tab-separated-values", b""))
+    closed, sent = [], []
+    spool.when_closed(lambda: closed.append(True))
+
+    async def receive():
+        await anyio.sleep_forever()  # the client neither sends more nor goes away
+
+    async def send(message):
+        if message["type"] == "http.response.body" and len(sent) > sends_taken:
+            await anyio.sleep_forever()  # the client stopped reading: uvicorn waits for its buffer to drain
+        await anyio.sleep(seconds_per_send)
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "method": "GET"}
+    response = threading.Thread(target=anyio.run, args=(SpoolResponse(spool, 0.3), scope, receive, send), daemon=True)
+    response.start()
+    response.join(5)
+    if response.is_alive():  # let it end: the worker finishes
+        spool.ended(Answer(200, "text/tab-separated-values", b""))
+        response.join(5)
+        pytest.fail("the cut at the send-timeout waited for the worker to write more")
+    return sent, closed
+
+
+@pytest.mark.parametrize("chunks, ended, seconds_per_send, sends_taken", [
+    (8, True, 0, 3),  # the client stops reading: the cut lands in send
+    (40, True, 0.02, 40),  # a slow client: the cut lands between chunks
+    (1, False, 0, 40),  # the worker is still writing: the cut lands while the body waits for more (it used to wait
+    # in a thread, which the cut could not cancel: the response hung until the worker wrote again)
+], ids=["stalled", "slow", "writing"])
+def test_an_answer_cut_off_at_the_send_timeout_never_gets_its_last_chunk(tmp_path, chunks, ended, seconds_per_send,
+                                                                        sends_taken):
+    """Whatever the cut interrupts, the body ends without the message that would complete it (more_body false),
+    so that uvicorn closes the connection without the last chunk; the spool is closed."""
+    sent, closed = cut_off_messages(tmp_path, chunks, ended, seconds_per_send, sends_taken)
+    bodies = [message for message in sent if message["type"] == "http.response.body"]
+    assert bodies and all(message["more_body"] for message in bodies)
+    assert len(bodies) <= chunks + 1  # the answer's chunks, and perhaps the line saying why
+    if sends_taken > chunks:  # a client still reading gets the reason
+        assert b"--send-timeout" in bodies[-1]["body"], bodies[-1]["body"][-200:]
+    assert closed == [True]
 
 
 @pytest.mark.slow
@@ -237,9 +312,13 @@ def test_the_time_limit_reached_after_the_first_bytes_stops_the_answer_with_the_
     try:
         started = pool.stream(Job(endless, results_type="text/tab-separated-values"))
         assert isinstance(started, Spool) and started.status == 200
-        with pytest.raises(AnswerStopped) as stopped:
-            for _ in started.chunks():
+
+        async def read_all_chunks():
+            async for _ in started.chunks():
                 pass
+
+        with pytest.raises(AnswerStopped) as stopped:
+            anyio.run(read_all_chunks)
         assert stopped.value.args[0].status == 503 and "--timeout" in stopped.value.args[0].text
         started.close()
         assert pool.run(Job("ASK { ?s ?p ?o }")).status == 200  # a fresh worker took its place

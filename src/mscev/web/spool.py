@@ -22,7 +22,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,26 +95,36 @@ class Spool:
             finally:
                 self._close()
 
-    def chunks(self) -> Iterator[bytes]:
-        """The answer's bytes as the worker writes them, CHUNK_BYTES at a time; AnswerStopped when the worker
-        ended with an error after the bytes already written."""
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The answer's bytes as the worker writes them, CHUNK_BYTES at a time; AnswerStopped when the worker ended
+        with an error after the bytes already written. Each piece is read in a thread (a disk read may block), but
+        the wait for the worker to write more is in the event loop, where a cut or a disconnect lands at once: a
+        thread waiting there could not be cancelled, and held the cut back until the worker wrote again."""
         offset = 0
         while True:
-            with self._changed:
-                if self._closed:
-                    return
-                size = self._size()
-                if size > offset:
-                    piece = os.pread(self.file.fileno(), min(CHUNK_BYTES, size - offset), offset)
-                elif self.end is None:
-                    self._changed.wait(POLL_SECONDS)
-                    continue
-                elif self.end.ok:
-                    return
-                else:
-                    raise AnswerStopped(self.end)
-            offset += len(piece)
-            yield piece
+            piece = await anyio.to_thread.run_sync(self._piece, offset)
+            if piece is None:
+                await anyio.sleep(POLL_SECONDS)
+            elif piece:
+                offset += len(piece)
+                yield piece
+            else:
+                return
+
+    def _piece(self, offset: int) -> bytes | None:
+        """The answer's bytes from ``offset`` (at most CHUNK_BYTES): b"" once it is over (or the spool closed), None
+        while the worker has not written further yet."""
+        with self._changed:
+            if self._closed:
+                return b""
+            size = self._size()
+            if size > offset:
+                return os.pread(self.file.fileno(), min(CHUNK_BYTES, size - offset), offset)
+            if self.end is None:
+                return None
+            if self.end.ok:
+                return b""
+            raise AnswerStopped(self.end)
 
     def close(self) -> None:
         with self._changed:
