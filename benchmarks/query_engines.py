@@ -29,12 +29,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from query_latency import command  # noqa: E402
 from virtuoso_load import bulk_load, peak_sampler, resident_mb, running_virtuoso, split_release  # noqa: E402
-
-
-def mscev() -> str:
-    script = Path(sys.executable).with_name("mscev")
-    return str(script) if script.exists() else shutil.which("mscev") or "mscev"
 
 
 def query_names() -> list[str]:
@@ -52,7 +48,7 @@ def run_query(args: list[str], timeout: float, server_pid: int | None) -> dict:
         threading.Thread(target=peak_sampler, args=(server_pid, stop, server_peak), daemon=True).start()
     server_ticks = cpu_ticks(server_pid) if server_pid else 0
     started = time.perf_counter()
-    process = subprocess.Popen([mscev(), "query", *args, "-f", "srtsv"], stdout=subprocess.PIPE,
+    process = subprocess.Popen([*command(), "query", *args, "-f", "srtsv"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     timer = threading.Timer(timeout, process.kill)
     timer.start()
