@@ -165,3 +165,30 @@ def test_main_source_counts_group_subclasses_and_other_sources(tmp_path):
     assert counts == {("by-main-source-and-condition", f"{MSCEV}UmbilicalCordMSC", "2"),
                       ("by-main-source-and-condition", None, "1"),
                       ("vesicle-findings-by-condition", None, "3")}
+
+
+def test_population_and_model_counts_cover_vesicle_and_cell_level_findings(tmp_path):
+    """rules/summaries/41-findings-by-population-and-model.rq (h7-qagg): on the small graph, the finding and the
+    comparison (no study model stated) count under their population; a cell-level finding on the same cells counts
+    under its study model and organism."""
+    store = ox.Store()
+    store.load(path=str(FIXTURES / "rules" / "graph.ttl"), format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
+    store.load(input=b"""
+        @prefix mscev: <https://w3id.org/mscev/> . @prefix obo: <http://purl.obolibrary.org/obo/> .
+        @prefix ex: <https://example.org/> .
+        ex:cellLevel a mscev:Finding ; mscev:cellSubject ex:subject ; mscev:outcome mscev:Beneficial ;
+            mscev:studyModel mscev:AnimalModel ; mscev:modelOrganism obo:NCBITaxon_10090 .
+        ex:subject mscev:cellsFrom ex:cells .
+        """, format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
+    derive(store, tmp_path)
+    counts = {tuple(row[name].value if row[name] else None for name in ("cells", "model", "organism", "n"))
+              for row in store.query(f"""
+        PREFIX mscev: <{MSCEV}> PREFIX qb: <http://purl.org/linked-data/cube#>
+        SELECT ?cells ?model ?organism ?n WHERE {{
+          ?o qb:dataSet <https://w3id.org/mscev/data/summary/by-population-and-model> ;
+             mscev:slicePopulation ?cells ; mscev:findingCount ?n .
+          OPTIONAL {{ ?o mscev:sliceStudyModel ?model }} OPTIONAL {{ ?o mscev:sliceModelOrganism ?organism }}
+        }}""", use_default_graph_as_union=True)}
+    assert counts == {("https://example.org/cells", None, None, "2"),
+                      ("https://example.org/cells", f"{MSCEV}AnimalModel",
+                       "http://purl.obolibrary.org/obo/NCBITaxon_10090", "1")}
