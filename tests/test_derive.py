@@ -131,3 +131,64 @@ def test_reasoning_into_a_build_derives_its_graphs_again(built, tmp_path):
         assert summary["derived"][derived.name] == len(held)
         assert ntriples(ox.parse(path=str(build / derived.file_name), format=ox.RdfFormat.TURTLE)) == held
     check_build(build, store, checksums=True)
+
+
+def test_main_source_counts_group_subclasses_and_other_sources(tmp_path):
+    """rules/summaries/40-main-source-by-condition.rq (h7-qagg): on the small graph, the Wharton's jelly finding and
+    the comparison count under umbilical cord; a finding on MSCs of unstated source goes to the group of other
+    sources (no mscev:sliceMainSource); a cell-level finding on the same condition counts nowhere (no vesicle)."""
+    store = ox.Store()
+    store.load(path=str(FIXTURES / "rules" / "graph.ttl"), format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
+    store.load(input=b"""
+        @prefix mscev: <https://w3id.org/mscev/> . @prefix obo: <http://purl.obolibrary.org/obo/> .
+        @prefix ex: <https://example.org/> .
+        ex:comparison mscev:condition obo:MONDO_0005178 .
+        ex:unstatedCells a mscev:CellPopulation , obo:CL_0000134 .
+        ex:unstatedPrep a mscev:VesiclePreparation ; mscev:producedBy ex:unstatedCells .
+        ex:unstated a mscev:Finding ; mscev:vesicle ex:unstatedPrep ; mscev:condition obo:MONDO_0005178 ;
+            mscev:outcome mscev:Beneficial .
+        ex:cellLevel a mscev:Finding ; mscev:cellSubject ex:subject ; mscev:condition obo:MONDO_0005178 ;
+            mscev:outcome mscev:Beneficial .
+        ex:subject mscev:cellsFrom ex:cells .
+        """, format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
+    derive(store, tmp_path)
+    counts = {(row["dataSet"].value.rsplit("/", 1)[1], row["main"].value if row["main"] else None, row["n"].value)
+              for row in store.query(f"""
+        PREFIX mscev: <{MSCEV}> PREFIX qb: <http://purl.org/linked-data/cube#>
+        SELECT ?dataSet ?main ?n WHERE {{
+          ?o qb:dataSet ?dataSet ; mscev:sliceCondition <http://purl.obolibrary.org/obo/MONDO_0005178> ;
+             mscev:findingCount ?n .
+          FILTER(?dataSet IN (<https://w3id.org/mscev/data/summary/by-main-source-and-condition>,
+                              <https://w3id.org/mscev/data/summary/vesicle-findings-by-condition>))
+          OPTIONAL {{ ?o mscev:sliceMainSource ?main }}
+        }}""", use_default_graph_as_union=True)}
+    assert counts == {("by-main-source-and-condition", f"{MSCEV}UmbilicalCordMSC", "2"),
+                      ("by-main-source-and-condition", None, "1"),
+                      ("vesicle-findings-by-condition", None, "3")}
+
+
+def test_population_and_model_counts_cover_vesicle_and_cell_level_findings(tmp_path):
+    """rules/summaries/41-findings-by-population-and-model.rq (h7-qagg): on the small graph, the finding and the
+    comparison (no study model stated) count under their population; a cell-level finding on the same cells counts
+    under its study model and organism."""
+    store = ox.Store()
+    store.load(path=str(FIXTURES / "rules" / "graph.ttl"), format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
+    store.load(input=b"""
+        @prefix mscev: <https://w3id.org/mscev/> . @prefix obo: <http://purl.obolibrary.org/obo/> .
+        @prefix ex: <https://example.org/> .
+        ex:cellLevel a mscev:Finding ; mscev:cellSubject ex:subject ; mscev:outcome mscev:Beneficial ;
+            mscev:studyModel mscev:AnimalModel ; mscev:modelOrganism obo:NCBITaxon_10090 .
+        ex:subject mscev:cellsFrom ex:cells .
+        """, format=ox.RdfFormat.TURTLE, to_graph=ASSERTED_GRAPH)
+    derive(store, tmp_path)
+    counts = {tuple(row[name].value if row[name] else None for name in ("cells", "model", "organism", "n"))
+              for row in store.query(f"""
+        PREFIX mscev: <{MSCEV}> PREFIX qb: <http://purl.org/linked-data/cube#>
+        SELECT ?cells ?model ?organism ?n WHERE {{
+          ?o qb:dataSet <https://w3id.org/mscev/data/summary/by-population-and-model> ;
+             mscev:slicePopulation ?cells ; mscev:findingCount ?n .
+          OPTIONAL {{ ?o mscev:sliceStudyModel ?model }} OPTIONAL {{ ?o mscev:sliceModelOrganism ?organism }}
+        }}""", use_default_graph_as_union=True)}
+    assert counts == {("https://example.org/cells", None, None, "2"),
+                      ("https://example.org/cells", f"{MSCEV}AnimalModel",
+                       "http://purl.obolibrary.org/obo/NCBITaxon_10090", "1")}
