@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,32 +166,27 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
 
 
 def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLoader") -> None:
-    """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred triples added to the
-    on-disk store that the loader process has filled with the asserted ones meanwhile.
+    """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred and derived triples
+    added to the on-disk store that the loader process has filled with the asserted ones meanwhile.
 
     The in-memory store lists triples in no fixed order, so each graph goes out as N-Triples sorted by the system's
-    `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there)."""
+    `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there).
+    The asserted and inferred files are written by a second thread while this one derives (pyoxigraph lets go of
+    Python's lock while it queries, dumps and serializes, so the two use both cores); the derived graphs are
+    added to the in-memory store, which the files of the asserted and inferred graphs do not read."""
     memory = result.loaded.store
     _canonical_blank_nodes(memory)
-    derived = _derive(result, memory, staging)
-    result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
-    dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
-    ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
-                 ox.RdfFormat.TURTLE, prefixes=prefix_map())
-    header = bind_prefixes(Graph())
-    _mark_inferred(header, result.reasoning)
-    inferred = staging / ".inferred.nt"
-    if result.reasoning:
-        dump_sorted(memory, INFERRED_GRAPH, inferred)
-    with (staging / "inferred.ttl").open("wb") as handle:
-        handle.write(header.serialize(format="turtle", encoding="utf-8"))
-        if result.reasoning:
-            ox.serialize(ox.parse(path=str(inferred), format=ox.RdfFormat.N_TRIPLES), handle, ox.RdfFormat.TURTLE,
-                         prefixes=prefix_map())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as second_core:
+        asserted_and_inferred = second_core.submit(_write_asserted_and_inferred, result, memory, staging)
+        derived = _derive(result, memory, staging)
+        result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
+        inferred = asserted_and_inferred.result()
+    _release_memory_store(result)
+    del memory  # its memory is reused by the loads below instead of adding to the build's peak
     loader.wait()
     store = ox.Store(str(staging / STORE_DIR))
     separate_values_not_from_body(store)
-    if result.reasoning:
+    if inferred:
         store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
         inferred.unlink()
     for graph, sorted_ntriples in zip(DERIVED_GRAPHS, derived):
@@ -198,6 +194,35 @@ def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLo
         sorted_ntriples.unlink()
     store.flush()
     del store
+
+
+def _write_asserted_and_inferred(result: BuildResult, memory: ox.Store, staging: Path) -> Path | None:
+    """graph.nt, graph.ttl and inferred.ttl from the in-memory store; returns the inferred graph's sorted
+    N-Triples (.inferred.nt, for the on-disk store), or None without reasoning."""
+    dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
+    ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
+                 ox.RdfFormat.TURTLE, prefixes=prefix_map())
+    header = bind_prefixes(Graph())
+    _mark_inferred(header, result.reasoning)
+    inferred = staging / ".inferred.nt" if result.reasoning else None
+    if inferred:
+        dump_sorted(memory, INFERRED_GRAPH, inferred)
+    with (staging / "inferred.ttl").open("wb") as handle:
+        handle.write(header.serialize(format="turtle", encoding="utf-8"))
+        if inferred:
+            ox.serialize(ox.parse(path=str(inferred), format=ox.RdfFormat.N_TRIPLES), handle, ox.RdfFormat.TURTLE,
+                         prefixes=prefix_map())
+    return inferred
+
+
+def _release_memory_store(result: BuildResult) -> None:
+    """Drop the result's references to the in-memory store once every file is written from it (the inferred
+    counts are kept), so that its memory can be reused before the on-disk store takes the inferred and derived
+    graphs: at a million findings it holds about 9 GB, and Store.clear() frees none of it."""
+    if result.reasoning is not None:
+        result.reasoning.counts()  # kept by the result, for summary.json
+        result.reasoning.store = None
+    result.loaded.store = None
 
 
 def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
