@@ -28,7 +28,7 @@ import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
-from mscev.derive import DERIVED_GRAPHS, derive, write_derived
+from mscev.derive import DERIVED_GRAPHS, DerivedGraph, derive, write_derived
 from mscev.errors import MscevError
 from mscev.export import canonical, canonical_quads
 from mscev.lines import dump_sorted
@@ -236,13 +236,21 @@ def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
 def _derived_files(store: ox.Store, folder: Path, dump) -> tuple[dict[str, int], list[Path]]:
     """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl in ``folder``;
     returns the triples per derived graph and each graph's N-Triples file (.NAME.nt in ``folder``, written in a
-    fixed order by ``dump``), for the caller to load and remove."""
-    counts, files = derive(store, folder), []
-    for derived in DERIVED_GRAPHS:
-        files.append(folder / f".{derived.name}.nt")
-        dump(store, derived.graph, files[-1])
-        write_derived(derived, files[-1], folder, prefix_map())
-    return counts, files
+    fixed order by ``dump``), for the caller to load and remove. Each graph's files are written by a second
+    thread as soon as its rules have run, while the next graph's rules run."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="derived") as writer:
+        written = []
+        counts = derive(store, folder, on_graph=lambda derived: written.append(
+            writer.submit(_write_derived_graph, store, derived, folder, dump)))
+        return counts, [future.result() for future in written]
+
+
+def _write_derived_graph(store: ox.Store, derived: DerivedGraph, folder: Path, dump) -> Path:
+    """One derived graph as NAME.ttl and as .NAME.nt (returned), in ``folder``."""
+    ntriples = folder / f".{derived.name}.nt"
+    dump(store, derived.graph, ntriples)
+    write_derived(derived, ntriples, folder, prefix_map())
+    return ntriples
 
 
 def _dump_in_order(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
