@@ -18,8 +18,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +29,7 @@ import pyoxigraph as ox
 from rdflib import DCTERMS, Graph, Literal, URIRef
 
 from mscev.atomic import locked, replacing_folder, swap_in, write_text
-from mscev.derive import DERIVED_GRAPHS, derive, write_derived
+from mscev.derive import DERIVED_GRAPHS, DerivedGraph, derive, write_derived
 from mscev.errors import MscevError
 from mscev.export import canonical, canonical_quads
 from mscev.lines import dump_sorted
@@ -165,59 +167,97 @@ def _write_graphs(result: BuildResult, staging: Path) -> None:
 
 
 def _write_graphs_fast(result: BuildResult, staging: Path, loader: "_DiskStoreLoader") -> None:
-    """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred triples added to the
-    on-disk store that the loader process has filled with the asserted ones meanwhile.
+    """Fast engine: the files written by pyoxigraph from the in-memory store; the inferred and derived graphs
+    added to the on-disk store by the loader process (which has filled it with the asserted ones meanwhile), each
+    as soon as its sorted N-Triples are written, while this process derives.
 
     The in-memory store lists triples in no fixed order, so each graph goes out as N-Triples sorted by the system's
-    `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there)."""
+    `sort`, and the Turtle files are written from those sorted lines (a subject's triples are together there).
+    The asserted and inferred files are written by a second thread while this one derives (pyoxigraph lets go of
+    Python's lock while it queries, dumps and serializes, so the two use both cores); the derived graphs are
+    added to the in-memory store, which the files of the asserted and inferred graphs do not read."""
     memory = result.loaded.store
     _canonical_blank_nodes(memory)
-    derived = _derive(result, memory, staging)
-    result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as second_core:
+        asserted_and_inferred = second_core.submit(_write_asserted_and_inferred, result, memory, staging, loader)
+        derived = _derive(result, memory, staging, on_written=lambda graph, path: loader.add(path, graph.graph))
+        result.counts, result.synthetic = graph_counts(result, memory), is_synthetic(memory)
+        inferred = asserted_and_inferred.result()
+    _release_memory_store(result)
+    del memory  # its memory is reused by the loads below instead of adding to the build's peak
+    loader.wait()
+    for loaded_file in (inferred, *derived):
+        if loaded_file:
+            loaded_file.unlink()
+    store = ox.Store(str(staging / STORE_DIR))
+    separate_values_not_from_body(store)
+    store.flush()
+    del store
+
+
+def _write_asserted_and_inferred(result: BuildResult, memory: ox.Store, staging: Path,
+                                 loader: "_DiskStoreLoader") -> Path | None:
+    """graph.nt, graph.ttl and inferred.ttl from the in-memory store; returns the inferred graph's sorted
+    N-Triples (.inferred.nt, handed to the loader for the on-disk store), or None without reasoning."""
     dump_sorted(memory, ASSERTED_GRAPH, staging / "graph.nt")
     ox.serialize(ox.parse(path=str(staging / "graph.nt"), format=ox.RdfFormat.N_TRIPLES), str(staging / "graph.ttl"),
                  ox.RdfFormat.TURTLE, prefixes=prefix_map())
     header = bind_prefixes(Graph())
     _mark_inferred(header, result.reasoning)
-    inferred = staging / ".inferred.nt"
-    if result.reasoning:
+    inferred = staging / ".inferred.nt" if result.reasoning else None
+    if inferred:
         dump_sorted(memory, INFERRED_GRAPH, inferred)
+        loader.add(inferred, INFERRED_GRAPH)
     with (staging / "inferred.ttl").open("wb") as handle:
         handle.write(header.serialize(format="turtle", encoding="utf-8"))
-        if result.reasoning:
+        if inferred:
             ox.serialize(ox.parse(path=str(inferred), format=ox.RdfFormat.N_TRIPLES), handle, ox.RdfFormat.TURTLE,
                          prefixes=prefix_map())
-    loader.wait()
-    store = ox.Store(str(staging / STORE_DIR))
-    separate_values_not_from_body(store)
-    if result.reasoning:
-        store.bulk_load(path=str(inferred), format=ox.RdfFormat.N_TRIPLES, to_graph=INFERRED_GRAPH)
-        inferred.unlink()
-    for graph, sorted_ntriples in zip(DERIVED_GRAPHS, derived):
-        store.bulk_load(path=str(sorted_ntriples), format=ox.RdfFormat.N_TRIPLES, to_graph=graph.graph)
-        sorted_ntriples.unlink()
-    store.flush()
-    del store
+    return inferred
 
 
-def _derive(result: BuildResult, store: ox.Store, staging: Path) -> list[Path]:
+def _release_memory_store(result: BuildResult) -> None:
+    """Drop the result's references to the in-memory store once every file is written from it (the inferred
+    counts are kept), so that its memory can be reused before the on-disk store takes the inferred and derived
+    graphs: at a million findings it holds about 9 GB, and Store.clear() frees none of it."""
+    if result.reasoning is not None:
+        result.reasoning.counts()  # kept by the result, for summary.json
+        result.reasoning.store = None
+    result.loaded.store = None
+
+
+def _derive(result: BuildResult, store: ox.Store, staging: Path,
+            on_written: Callable[[DerivedGraph, Path], None] = lambda graph, path: None) -> list[Path]:
     """_derived_files, timed, with the triples per derived graph kept in ``result``."""
     started = time.perf_counter()
-    result.derived, files = _derived_files(store, staging, dump_sorted if result.engine == "fast" else _dump_in_order)
+    result.derived, files = _derived_files(store, staging, dump_sorted if result.engine == "fast" else _dump_in_order,
+                                           on_written)
     result.seconds["derive"] = round(time.perf_counter() - started, 3)
     return files
 
 
-def _derived_files(store: ox.Store, folder: Path, dump) -> tuple[dict[str, int], list[Path]]:
+def _derived_files(store: ox.Store, folder: Path, dump,
+                   on_written: Callable[[DerivedGraph, Path], None] = lambda graph, path: None
+                   ) -> tuple[dict[str, int], list[Path]]:
     """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl in ``folder``;
     returns the triples per derived graph and each graph's N-Triples file (.NAME.nt in ``folder``, written in a
-    fixed order by ``dump``), for the caller to load and remove."""
-    counts, files = derive(store, folder), []
-    for derived in DERIVED_GRAPHS:
-        files.append(folder / f".{derived.name}.nt")
-        dump(store, derived.graph, files[-1])
-        write_derived(derived, files[-1], folder, prefix_map())
-    return counts, files
+    fixed order by ``dump``, and passed to ``on_written`` from the thread that wrote it), for the caller to load and
+    remove. Each graph's files are written by a second thread as soon as its rules have run, while the next
+    graph's rules run."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="derived") as writer:
+        written = []
+        counts = derive(store, folder, on_graph=lambda derived: written.append(
+            writer.submit(_write_derived_graph, store, derived, folder, dump, on_written)))
+        return counts, [future.result() for future in written]
+
+
+def _write_derived_graph(store: ox.Store, derived: DerivedGraph, folder: Path, dump, on_written) -> Path:
+    """One derived graph as .NAME.nt (returned, and passed to ``on_written``) and as NAME.ttl, in ``folder``."""
+    ntriples = folder / f".{derived.name}.nt"
+    dump(store, derived.graph, ntriples)
+    on_written(derived, ntriples)
+    write_derived(derived, ntriples, folder, prefix_map())
+    return ntriples
 
 
 def _dump_in_order(store: ox.Store, graph: ox.NamedNode, target: Path) -> None:
@@ -237,20 +277,38 @@ def _canonical_blank_nodes(store: ox.Store) -> None:
 
 
 class _DiskStoreLoader:
-    """The input files bulk-loaded into the build's on-disk store by a second process, while this one validates
-    and reasons in memory: writing the store's indexes is the slowest step of a large build, and with two
-    cores it overlaps the others instead of following them. (A compaction afterwards, Store.optimize, made
-    no query faster here, so it is left out.)"""
+    """The build's on-disk store, filled by a second process while this one works in memory: first the input files
+    (the asserted graph), while this process validates and reasons; then each N-Triples file handed to it with
+    ``add`` (the inferred and derived graphs), while this process derives. Writing the store's indexes is the
+    slowest step of a large build, and with two cores it overlaps the others instead of following them. (A
+    compaction afterwards, Store.optimize, made no query faster here, so it is left out.)"""
 
     def __init__(self, path: Path, files: list[Path]):
         self.log = path.with_name(".store-loader.log")
+        self.lock = threading.Lock()  # add() is called from the threads that write the files
         code = ("import sys; from mscev.build import load_disk_store; "
                 "load_disk_store(sys.argv[2], sys.argv[3:], parent=int(sys.argv[1]))")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen([sys.executable, "-c", code, str(os.getpid()), str(path), *map(str, files)],
-                                            stdout=subprocess.DEVNULL, stderr=log)
+                                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+
+    def add(self, ntriples: Path, graph: ox.NamedNode) -> None:
+        """Load ``ntriples`` into ``graph`` of the store after what was handed before (the file must stay until
+        wait() returns). A loader that has died is reported by wait()."""
+        with self.lock:
+            try:
+                self.process.stdin.write(f"{graph.value}\t{ntriples.resolve()}\n".encode("utf-8"))
+                self.process.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass
 
     def wait(self) -> None:
+        """Until every file is loaded and the store is flushed and closed."""
+        with self.lock:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
         if self.process.wait() != 0:  # the log ends with the loader's exception (a traceback before it)
             log = self.log.read_text(errors="replace")
             if "memory allocation of" in log or "MemoryError" in log or self.process.returncode == -signal.SIGKILL:
@@ -263,17 +321,26 @@ class _DiskStoreLoader:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.process.stdin:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
 
 
 def load_disk_store(path: str, files: list[str], parent: int) -> None:
-    """The asserted graph of an on-disk store, straight from the Turtle files (run by _DiskStoreLoader, whose
+    """The asserted graph of an on-disk store, straight from the Turtle files, then the N-Triples files named on
+    standard input (GRAPH-IRI TAB PATH per line) into their graphs, until it ends (run by _DiskStoreLoader, whose
     PID is ``parent``: the loader dies with a killed build instead of writing on unseen)."""
     die_with(parent)
-    os.nice(10)  # not needed before the write stage: the main process's load, validation and reasoning go first
+    os.nice(10)  # the main process's load, validation and reasoning go first
     store = ox.Store(path)
     for file in files:
         store.bulk_load(**turtle_source(Path(file)), format=ox.RdfFormat.TURTLE,
                         base_iri=Path(file).resolve().as_uri(), to_graph=ASSERTED_GRAPH)
+    for line in sys.stdin:
+        graph, ntriples = line.rstrip("\n").split("\t")
+        store.bulk_load(path=ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
     store.flush()
 
 

@@ -13,6 +13,7 @@ order over the union of the asserted, inferred and already derived graphs, so a 
 one's output (the summaries count the direct statements). Each rule's triples are added before the next runs.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +58,10 @@ def run_rule(store: ox.Store, rule: Path) -> ox.QueryTriples:
         raise MscevError(f"{rule}: cannot run the derivation rule ({error})") from None
 
 
-def derive(store: ox.Store, scratch: Path) -> dict[str, int]:
+def derive(store: ox.Store, scratch: Path,
+           on_graph: Callable[[DerivedGraph], None] = lambda derived: None) -> dict[str, int]:
     """Run every rule of every derived graph into its named graph of ``store``; returns triples per graph.
+    ``on_graph`` is called with each graph once its rules have run (its triples are then final).
 
     Each rule is one query over the whole store, and its triples go from the query to the store without Python
     objects: serialized as N-Triples into a file in ``scratch``, then loaded in one transaction (the file is then
@@ -76,6 +79,7 @@ def derive(store: ox.Store, scratch: Path) -> dict[str, int]:
                 part.unlink(missing_ok=True)
         found = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {derived.graph} {{ ?s ?p ?o }} }}")
         counts[derived.name] = int(next(found)[0].value)
+        on_graph(derived)
     return counts
 
 

@@ -128,7 +128,7 @@ def load_graph(extra: Iterable[Path] = (), files: Iterable[Path] | None = None) 
 class LoadedStore:
     """The merged graph in a pyoxigraph store, in the named graph ``graph`` (the build's asserted graph)."""
 
-    store: ox.Store
+    store: ox.Store | None  # None once a build has written everything from it (mscev.build)
     graph: ox.NamedNode
     files: list[Path]
     triples: int

@@ -63,7 +63,7 @@ class ReasoningResult:
 class StoreReasoningResult:
     """The OWL 2 RL closure computed in the store (the fast engine); the inferred triples are its graph ``graph``."""
 
-    store: ox.Store
+    store: ox.Store | None  # None once a build has written everything from it (mscev.build)
     graph: ox.NamedNode
     consistent: bool
     explanation: list[str]
@@ -71,13 +71,20 @@ class StoreReasoningResult:
     rounds: int
     profile: str = "rl-sparql"
     unsatisfiable: list[str] = field(default_factory=list)
+    counted: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def total_seconds(self) -> float:
         return round(sum(self.seconds.values()), 3)
 
     def counts(self) -> dict[str, int]:
-        """Inferred class memberships, subclass links and property values."""
+        """Inferred class memberships, subclass links and property values (counted once, then kept: the build
+        lets go of the store when it has written it)."""
+        if self.counted is None:
+            self.counted = self._count()
+        return self.counted
+
+    def _count(self) -> dict[str, int]:
         row = next(self.store.query(
             "SELECT (COUNT(*) AS ?all) (SUM(IF(?p = rdf:type, 1, 0)) AS ?types) "
             "(SUM(IF(?p = rdfs:subClassOf, 1, 0)) AS ?subclasses) "

@@ -23,7 +23,9 @@ the refusals.
 """
 
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from itertools import repeat
 
 import pyoxigraph as ox
 from rdflib import RDF, BNode, Graph, Literal, URIRef
@@ -99,13 +101,23 @@ def compile_shapes(shapes: Graph, data: ox.Store, graph: ox.NamedNode) -> list[C
     return [check for shape in sorted(targeted, key=str) for check in compiler.shape(shape)]
 
 
-def run_checks(checks: list[Check], data: ox.Store, graph: ox.NamedNode) -> Iterator[tuple[Check, object, object]]:
-    """(check, focus, value or None) for every violation, in the order of the checks."""
-    for check in checks:
-        for row in data.query(check.query, default_graph=graph):
-            focus = row["focus"]
-            if check.target is None or _instance(data, graph, focus, check.target):
-                yield check, focus, row["value"] if check.reports_value else None
+def run_checks(checks: list[Check], data: ox.Store, graph: ox.NamedNode,
+               pool: Executor | None = None) -> Iterator[tuple[Check, object, object]]:
+    """(check, focus, value or None) for every violation, in the order of the checks; with ``pool``, the checks
+    run on its threads at once (pyoxigraph lets go of Python's lock while it evaluates a query)."""
+    found = pool.map(_violations, checks, repeat(data), repeat(graph)) if pool else \
+        (_violations(check, data, graph) for check in checks)
+    for violations in found:
+        yield from violations
+
+
+def _violations(check: Check, data: ox.Store, graph: ox.NamedNode) -> list[tuple[Check, object, object]]:
+    violations = []
+    for row in data.query(check.query, default_graph=graph):
+        focus = row["focus"]
+        if check.target is None or _instance(data, graph, focus, check.target):
+            violations.append((check, focus, row["value"] if check.reports_value else None))
+    return violations
 
 
 def _instance(data: ox.Store, graph: ox.NamedNode, node, classes: frozenset) -> bool:

@@ -12,7 +12,9 @@ Two engines give the same report: ``validate`` (pySHACL on an rdflib graph, the 
 the fast build uses for graphs of millions of triples.
 """
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ EXTERNAL_NAMESPACES = ("http://purl.obolibrary.org/obo/", "https://identifiers.o
 DECLARED_TERM = MSCEV.DeclaredExternalTermConstraint
 ORIGIN_CONSISTENCY = MSCEV.ValueOriginConsistencyConstraint
 PLAIN_TEXT = MSCEV.PlainTextConstraint
+VALIDATION_THREADS = min(os.cpu_count() or 1, 4)  # pyoxigraph evaluates queries without holding Python's lock
 
 
 @dataclass(frozen=True, order=True)
@@ -92,7 +95,8 @@ def validate(loaded: LoadedGraph, shapes_file: Path = SHAPES_FILE) -> Validation
 
 
 def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> ValidationReport:
-    """The same validation on a pyoxigraph store, with the shapes compiled to SPARQL (for large graphs)."""
+    """The same validation on a pyoxigraph store, with the shapes compiled to SPARQL (for large graphs); the
+    queries run on VALIDATION_THREADS threads at once."""
     from mscev.shacl_sparql import compile_shapes, run_checks
 
     shapes = parse_turtle(shapes_file)
@@ -100,26 +104,31 @@ def validate_store(loaded: LoadedStore, shapes_file: Path = SHAPES_FILE) -> Vali
     report_node = BNode()
     results_graph.add((report_node, RDF.type, SH.ValidationReport))
     focus_nodes = set()
-    for check, focus, value in run_checks(compile_shapes(shapes, loaded.store, loaded.graph), loaded.store, loaded.graph):
-        node = _add_result(results_graph, report_node, to_rdflib(focus), check.severity, check.constraint,
-                           check.message, None if value is None else to_rdflib(value))
-        results_graph.add((node, SH.sourceShape, check.shape))
-        if check.path is not None:
-            path = check.path
-            if check.inverse:
-                path = BNode()
-                results_graph.add((path, SH.inversePath, check.path))
-            results_graph.add((node, SH.resultPath, path))
-        focus_nodes.add(focus)
-    for row in loaded.store.query(UNDECLARED_TERMS, default_graph=loaded.graph):
+    checks = compile_shapes(shapes, loaded.store, loaded.graph)
+    with ThreadPoolExecutor(VALIDATION_THREADS, thread_name_prefix="validate") as pool:
+        cross_node = [pool.submit(lambda query: list(loaded.store.query(query, default_graph=loaded.graph)), query)
+                      for query in (UNDECLARED_TERMS, ORIGIN_CHECK, TAGGED_TEXT)]
+        for check, focus, value in run_checks(checks, loaded.store, loaded.graph, pool):
+            node = _add_result(results_graph, report_node, to_rdflib(focus), check.severity, check.constraint,
+                               check.message, None if value is None else to_rdflib(value))
+            results_graph.add((node, SH.sourceShape, check.shape))
+            if check.path is not None:
+                path = check.path
+                if check.inverse:
+                    path = BNode()
+                    results_graph.add((path, SH.inversePath, check.path))
+                results_graph.add((node, SH.resultPath, path))
+            focus_nodes.add(focus)
+        undeclared, origin_problems, tagged = (future.result() for future in cross_node)
+    for row in undeclared:
         user = row["user"] if row["user"] is not None else row["term"]
         _add_undeclared_result(results_graph, report_node, to_rdflib(user), to_rdflib(row["term"]))
         focus_nodes.add(user)
-    for row in loaded.store.query(ORIGIN_CHECK, default_graph=loaded.graph):
+    for row in origin_problems:
         _add_result(results_graph, report_node, to_rdflib(row["origin"]), SH.Violation, ORIGIN_CONSISTENCY,
                     to_rdflib(row["message"]), None)
         focus_nodes.add(row["origin"])
-    for row in loaded.store.query(TAGGED_TEXT, default_graph=loaded.graph):
+    for row in tagged:
         _add_tagged_result(results_graph, report_node, *(to_rdflib(row[name]) for name in ("s", "p", "o")))
         focus_nodes.add(row["s"])
     origins = loaded.origins(focus_nodes)
