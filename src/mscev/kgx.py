@@ -34,6 +34,9 @@ EDGE_COLUMNS = ("id", "subject", "predicate", "object", "qualified_predicate", "
                 "negated", "anatomical_context_qualifier", "species_context_qualifier", "publications",
                 "description", "knowledge_level", "agent_type", "primary_knowledge_source")
 MSCEV = prefix_map()["mscev"]
+# the properties of findings, effects and trials that kgx_edges reads (local names in mscev:)
+STATEMENT_PROPERTIES = ("vesicle", "cellSubject", "citedStudy", "modelOrganism", "outcome", "condition", "hasEffect",
+                        "direction", "inCellType", "inTissue", "affects")
 
 
 @dataclass(frozen=True)
@@ -91,20 +94,21 @@ def edge_predicates() -> set[str]:
     (mscev.release_streamed.TriplesIndex)."""
     from rdflib import RDF, RDFS
 
-    read = ("vesicle", "cellSubject", "citedStudy", "modelOrganism", "outcome", "condition", "hasEffect", "direction",
-            "inCellType", "inTissue", "affects")
-    return {str(RDF.type), str(RDFS.subClassOf), str(RDFS.label), *(MSCEV + name for name in read),
+    return {str(RDF.type), str(RDFS.subClassOf), str(RDFS.label), *(MSCEV + name for name in STATEMENT_PROPERTIES),
             *(expand(prop) for prop in _by_kind(mapping())["edge"])}
 
 
 def kgx_edges(graph: Graph) -> Iterator[dict[str, str]]:
     """Every edge of ``graph``, in no particular order."""
-    from rdflib import RDF, RDFS, Namespace, URIRef
+    from types import SimpleNamespace
+
+    from rdflib import RDF, RDFS, URIRef
 
     from mscev.export import findings, instances
 
     by_kind = _by_kind(mapping())
-    mscev = Namespace(MSCEV)
+    # the terms made once (an rdflib Namespace makes a new URIRef at each attribute look-up)
+    mscev = SimpleNamespace(**{name: URIRef(MSCEV + name) for name in (*STATEMENT_PROPERTIES, "ClinicalTrial")})
     constant = {"knowledge_level": "knowledge_assertion", "agent_type": "manual_agent",
                 "primary_knowledge_source": KNOWLEDGE_SOURCE}
 

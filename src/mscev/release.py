@@ -110,7 +110,7 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
             if streamed:
                 from mscev.release_streamed import write_streamed_release
 
-                statistics = write_streamed_release(build_dir, staging, issued, _ontology_files())
+                statistics = write_streamed_release(build_dir, staging, issued, _ontology_files)
             else:
                 statistics = _write_from_graph(graph, build_dir, staging, issued)
             sizes = {name: (staging / name).stat().st_size for name in DISTRIBUTIONS}
