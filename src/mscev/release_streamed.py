@@ -318,7 +318,14 @@ class TriplesIndex(_GraphView):
         self.forward: dict[str, dict[str, list]] = {predicate: {} for predicate in wanted}  # predicate → subject → objects
         self.backward: dict[str, dict] = {}  # predicate → object → subjects, made when first asked
         terms: dict[str, object] = {}
-        literals: list[str] = []
+        literals: list[str] = []  # lines whose object is a literal, parsed by pyoxigraph a batch at a time
+
+        def add_literals() -> None:
+            for triple in ox.parse("".join(literals).encode("utf-8"), ox.RdfFormat.N_TRIPLES):
+                self.forward[str(triple.predicate)].setdefault(sys.intern(str(triple.subject)), []).append(
+                    to_rdflib(triple.object))
+            literals.clear()
+
         with open(path, encoding="utf-8") as lines:
             for line in lines:
                 subject, predicate, rest = line.split(" ", 2)
@@ -327,14 +334,14 @@ class TriplesIndex(_GraphView):
                 value = rest[:-3]
                 if value.startswith('"'):
                     literals.append(line)
+                    if len(literals) == 100_000:
+                        add_literals()
                     continue
                 term = terms.get(value)
                 if term is None:
                     term = terms[value] = _rdflib_term(value)
                 self.forward[predicate].setdefault(sys.intern(subject), []).append(term)
-        for triple in ox.parse("".join(literals).encode("utf-8"), ox.RdfFormat.N_TRIPLES):
-            self.forward[str(triple.predicate)].setdefault(sys.intern(str(triple.subject)), []).append(
-                to_rdflib(triple.object))
+        add_literals()
 
     def _text(self, node) -> str:
         return f"_:{node}" if isinstance(node, self._blank) else f"<{node}>"
