@@ -9,10 +9,10 @@ JSON-LD flat with the project's prefixes as its context, as `mscev export` strea
 
 Two passes over graph.nt: the first finds the findings and what each owns (effects, value origins, cited
 studies), keeping only those links; the second writes every triple as a quad of its nanopublication (or of the
-background graph) and counts what the VoID description needs. Meanwhile a second process writes the KGX edges, by
-the same code as the curated release's, from the triples of graph.nt they read (TriplesIndex: the store answers
-each look-up in 15-20 µs, too slow for the dozen look-ups of each finding), and the inferred and derived graphs,
-so both cores work.
+background graph) and counts what the VoID description needs. Meanwhile a second process writes the KGX tables, by
+the same code as the curated release's, the edges from the triples of graph.nt they read (TriplesIndex: the store
+answers each look-up in 15-20 µs, too slow for the dozen look-ups of each finding), and the JSON-LD, so both cores
+work.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date,
     """Every distribution of the release of the fast-engine build ``build_dir`` into ``staging``; the support files
     that do not depend on the graph's size are written as ``ontology_files()`` gives them (relative path → bytes).
 
-    Two processes share the work, about half each: a second process writes the KGX tables, the JSON-LD and the
-    inferred and derived graphs (_write_in_second_process) while this one writes the support files and the
+    Two processes share the work, about half each: a second process writes the KGX tables and the JSON-LD
+    (_write_in_second_process) while this one writes the support files, the inferred and derived graphs and the
     nanopublications, and counts what the VoID description needs."""
     build_dir, staging = Path(build_dir), Path(staging)
     (staging / "kgx").mkdir(parents=True, exist_ok=True)
@@ -81,11 +81,13 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date,
         shutil.copyfile(build_dir / "graph.ttl", staging / "mscev.ttl")
         shutil.copyfile(build_dir / "graph.nt", staging / "mscev.nt")
         store = ox.Store.read_only(str(build_dir / STORE_DIR))
+        dump_sorted(store, INFERRED_GRAPH, staging / "mscev-inferred.nt")
+        _write_derived(build_dir, staging / "mscev-derived.nt")
         statistics = _write_nanopublications(build_dir / "graph.nt", store, staging, issued)
         second.join()
         if second.exitcode != 0:
-            raise MscevError(f"writing the KGX tables, the JSON-LD and the inferred and derived graphs failed (exit "
-                             f"{second.exitcode}); see the message above")
+            raise MscevError(f"writing the KGX tables and the JSON-LD failed (exit {second.exitcode}); "
+                             "see the message above")
         return statistics
     finally:
         if second.is_alive():
@@ -95,8 +97,7 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date,
 
 def _write_in_second_process(build_dir: str, staging: str, keyed: str, parent: int) -> None:
     """The KGX tables (by mscev.kgx: the edges from the triples of graph.nt they read, TriplesIndex; the nodes from
-    the store), the flat JSON-LD, the inferred graph dumped from the store and the derived graphs, each sorted: the
-    second process's half of the release."""
+    the store) and the flat JSON-LD: the second process's half of the release."""
     from mscev.kgx import edge_predicates, write_kgx_edges
     from mscev.processes import die_with
 
@@ -109,8 +110,6 @@ def _write_in_second_process(build_dir: str, staging: str, keyed: str, parent: i
                           staging / "kgx" / "mscev_edges.tsv")
         with open(build_dir / "graph.nt", "rb") as source, open(staging / "mscev.jsonld", "wb") as handle:
             stream_jsonld(ox.parse(source, ox.RdfFormat.N_TRIPLES), handle)
-        dump_sorted(store, INFERRED_GRAPH, staging / "mscev-inferred.nt")
-        _write_derived(build_dir, staging / "mscev-derived.nt")
     except MscevError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
@@ -176,29 +175,36 @@ def _write_nanopublications(path: Path, store: ox.Store, staging: Path, issued: 
     with open(path, encoding="utf-8") as lines, open(quads, "w", encoding="utf-8") as out, \
             open(by_graph, "w", encoding="utf-8") as keyed, open(objects, "w", encoding="utf-8") as values, \
             open(bookkeeping, encoding="utf-8") as extra:
-        previous = None
-        spliced = False
+        background = f"<{BACKGROUND_GRAPH}>"
+        previous = finding = None
+        spliced = owns_provenance = False
+        assertion = provenance = background
+        properties: dict[str, int] = {}
         for line in lines:
             subject, predicate, value = _split(line)
-            if not spliced and subject >= NANOPUB_SUBJECTS:
-                _copy_bookkeeping(extra, out, keyed)
-                spliced = True
-            finding = owned.owner.get(subject)
-            if finding is None:
-                graph = f"<{BACKGROUND_GRAPH}>"
+            if subject != previous:  # a subject's triples are together: its graphs are found once
+                if not spliced and subject >= NANOPUB_SUBJECTS:
+                    _copy_bookkeeping(extra, out, keyed)
+                    spliced = True
+                statistics.subjects += 1
+                previous = subject
+                finding = owned.owner.get(subject)
+                if finding is None:
+                    assertion = provenance = background
+                else:
+                    provenance = f"<{_nanopub(finding)}#provenance>"
+                    assertion = provenance if subject in owned.origins else f"<{_nanopub(finding)}#assertion>"
+                    owns_provenance = subject == finding
+            if finding is not None and ((owns_provenance and predicate in PROVENANCE) or predicate == VALUE_ORIGIN):
+                graph = provenance
             else:
-                provenance = (subject == finding and predicate in PROVENANCE) or predicate == VALUE_ORIGIN \
-                    or subject in owned.origins
-                graph = f"<{_nanopub(finding)}#{'provenance' if provenance else 'assertion'}>"
+                graph = assertion
             quad = f"{line[:-3]} {graph} .\n"
             out.write(quad)
             keyed.write(f"{graph}\t{quad}")
             values.write(value + "\n")
             statistics.triples += 1
-            statistics.properties[predicate] += 1
-            if subject != previous:
-                statistics.subjects += 1
-                previous = subject
+            properties[predicate] = properties.get(predicate, 0) + 1
             if predicate == RDF_TYPE:
                 statistics.classes[value] += 1
                 least = statistics.examples.get(value)
@@ -206,6 +212,7 @@ def _write_nanopublications(path: Path, store: ox.Store, staging: Path, issued: 
                     statistics.examples[value] = subject
         if not spliced:
             _copy_bookkeeping(extra, out, keyed)
+    statistics.properties.update(properties)
     bookkeeping.unlink()
     counting = subprocess.Popen(f"sort -u -S 512M -T {_quoted(staging)} {_quoted(objects)} | wc -l", shell=True,
                                 stdout=subprocess.PIPE, env=SORT_ENV, **with_parent())
