@@ -11,8 +11,8 @@ Two passes over graph.nt: the first finds the findings and what each owns (effec
 studies), keeping only those links; the second writes every triple as a quad of its nanopublication (or of the
 background graph) and counts what the VoID description needs. Meanwhile a second process writes the KGX tables, by
 the same code as the curated release's, the edges from the triples of graph.nt they read (TriplesIndex: the store
-answers each look-up in 15-20 µs, too slow for the dozen look-ups of each finding), and the JSON-LD, so both cores
-work.
+answers each look-up in 15-20 µs, too slow for the dozen look-ups of each finding), the JSON-LD and the inferred
+graph, so both cores work.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date,
     """Every distribution of the release of the fast-engine build ``build_dir`` into ``staging``; the support files
     that do not depend on the graph's size are written as ``ontology_files()`` gives them (relative path → bytes).
 
-    Two processes share the work, about half each: a second process writes the KGX tables and the JSON-LD
-    (_write_in_second_process) while this one writes the support files, the inferred and derived graphs and the
+    Two processes share the work, about half each: a second process writes the KGX tables, the JSON-LD and the
+    inferred graph (_write_in_second_process) while this one writes the support files, the derived graphs and the
     nanopublications, and counts what the VoID description needs."""
     build_dir, staging = Path(build_dir), Path(staging)
     (staging / "kgx").mkdir(parents=True, exist_ok=True)
@@ -81,13 +81,12 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date,
         shutil.copyfile(build_dir / "graph.ttl", staging / "mscev.ttl")
         shutil.copyfile(build_dir / "graph.nt", staging / "mscev.nt")
         store = ox.Store.read_only(str(build_dir / STORE_DIR))
-        dump_sorted(store, INFERRED_GRAPH, staging / "mscev-inferred.nt")
         _write_derived(build_dir, staging / "mscev-derived.nt")
         statistics = _write_nanopublications(build_dir / "graph.nt", store, staging, issued)
         second.join()
         if second.exitcode != 0:
-            raise MscevError(f"writing the KGX tables and the JSON-LD failed (exit {second.exitcode}); "
-                             "see the message above")
+            raise MscevError(f"writing the KGX tables, the JSON-LD and the inferred graph failed (exit "
+                             f"{second.exitcode}); see the message above")
         return statistics
     finally:
         if second.is_alive():
@@ -97,7 +96,8 @@ def write_streamed_release(build_dir: Path, staging: Path, issued: date,
 
 def _write_in_second_process(build_dir: str, staging: str, keyed: str, parent: int) -> None:
     """The KGX tables (by mscev.kgx: the edges from the triples of graph.nt they read, TriplesIndex; the nodes from
-    the store) and the flat JSON-LD: the second process's half of the release."""
+    the store), the flat JSON-LD and the inferred graph, dumped from the store and sorted: the second process's half
+    of the release."""
     from mscev.kgx import edge_predicates, write_kgx_edges
     from mscev.processes import die_with
 
@@ -110,6 +110,7 @@ def _write_in_second_process(build_dir: str, staging: str, keyed: str, parent: i
                           staging / "kgx" / "mscev_edges.tsv")
         with open(build_dir / "graph.nt", "rb") as source, open(staging / "mscev.jsonld", "wb") as handle:
             stream_jsonld(ox.parse(source, ox.RdfFormat.N_TRIPLES), handle)
+        dump_sorted(store, INFERRED_GRAPH, staging / "mscev-inferred.nt")
     except MscevError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(error.exit_code)
