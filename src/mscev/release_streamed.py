@@ -313,7 +313,8 @@ class TriplesIndex(_GraphView):
 
     A look-up in pyoxigraph's store costs 15-20 µs (StoreGraph) and the edges take about 15 per finding; read once
     from graph.nt, the same triples answer in about a microsecond. IRIs and blank nodes are kept as their N-Triples
-    text and converted once per distinct term; literals are parsed by pyoxigraph."""
+    text and converted once per distinct term; literals are parsed by pyoxigraph. A subject's one object is kept
+    alone, several in a list (a list per triple would be a third of the memory at a million findings)."""
 
     def __init__(self, path: Path, predicates: set[str]):
         from rdflib import BNode
@@ -323,15 +324,24 @@ class TriplesIndex(_GraphView):
 
         self._blank = BNode
         wanted = {f"<{predicate}>" for predicate in predicates}
-        self.forward: dict[str, dict[str, list]] = {predicate: {} for predicate in wanted}  # predicate → subject → objects
+        self.forward: dict[str, dict] = {predicate: {} for predicate in wanted}  # predicate → subject → object(s)
         self.backward: dict[str, dict] = {}  # predicate → object → subjects, made when first asked
         terms: dict[str, object] = {}
         literals: list[str] = []  # lines whose object is a literal, parsed by pyoxigraph a batch at a time
 
+        def add(predicate: str, subject: str, term) -> None:
+            objects = self.forward[predicate]
+            found = objects.get(subject)
+            if found is None:
+                objects[sys.intern(subject)] = term
+            elif type(found) is list:
+                found.append(term)
+            else:
+                objects[subject] = [found, term]
+
         def add_literals() -> None:
             for triple in ox.parse("".join(literals).encode("utf-8"), ox.RdfFormat.N_TRIPLES):
-                self.forward[str(triple.predicate)].setdefault(sys.intern(str(triple.subject)), []).append(
-                    to_rdflib(triple.object))
+                add(str(triple.predicate), str(triple.subject), to_rdflib(triple.object))
             literals.clear()
 
         with open(path, encoding="utf-8") as lines:
@@ -348,14 +358,18 @@ class TriplesIndex(_GraphView):
                 term = terms.get(value)
                 if term is None:
                     term = terms[value] = _rdflib_term(value)
-                self.forward[predicate].setdefault(sys.intern(subject), []).append(term)
+                add(predicate, subject, term)
         add_literals()
 
     def _text(self, node) -> str:
         return f"_:{node}" if isinstance(node, self._blank) else f"<{node}>"
 
     def objects(self, subject, predicate):
-        return self.forward[self._text(predicate)].get(self._text(subject), ())
+        return self._all(self.forward[self._text(predicate)].get(self._text(subject)))
+
+    @staticmethod
+    def _all(found) -> list | tuple:
+        return () if found is None else found if type(found) is list else (found,)
 
     def subjects(self, predicate, obj):
         from mscev.release import _rdflib_term
@@ -364,7 +378,7 @@ class TriplesIndex(_GraphView):
         if key not in self.backward:
             backward: dict = {}
             for subject, objects in self.forward[key].items():
-                for value in objects:
+                for value in self._all(objects):
                     backward.setdefault(value, []).append(subject)
             self.backward[key] = backward
         return [_rdflib_term(subject) for subject in self.backward[key].get(obj, ())]
@@ -373,7 +387,7 @@ class TriplesIndex(_GraphView):
         from mscev.release import _rdflib_term
 
         return ((_rdflib_term(subject), value) for subject, objects in self.forward[self._text(predicate)].items()
-                for value in objects)
+                for value in self._all(objects))
 
 
 class StoreGraph(_GraphView):
