@@ -34,6 +34,9 @@ EDGE_COLUMNS = ("id", "subject", "predicate", "object", "qualified_predicate", "
                 "negated", "anatomical_context_qualifier", "species_context_qualifier", "publications",
                 "description", "knowledge_level", "agent_type", "primary_knowledge_source")
 MSCEV = prefix_map()["mscev"]
+# the properties of findings, effects and trials that kgx_edges reads (local names in mscev:)
+STATEMENT_PROPERTIES = ("vesicle", "cellSubject", "citedStudy", "modelOrganism", "outcome", "condition", "hasEffect",
+                        "direction", "inCellType", "inTissue", "affects")
 
 
 @dataclass(frozen=True)
@@ -58,20 +61,18 @@ def kgx_tables(graph: Graph) -> tuple[str, str]:
     return _tsv(NODE_COLUMNS, nodes), _tsv(EDGE_COLUMNS, edges)
 
 
-def write_kgx_edges(graph, keyed: Path, part: int = 0, parts: int = 1) -> None:
-    """One of ``parts`` shares of the edges (every parts-th finding from the part-th; the first share also has the
-    trials and the other edges), each as a line led by its sort key, for finish_kgx_tables. Shares are written by
-    processes of their own for graphs of millions of findings (``graph`` may be a
-    mscev.release_streamed.StoreGraph)."""
+def write_kgx_edges(graph, keyed: Path) -> None:
+    """The edges, each as a line led by its sort key, for finish_kgx_tables: for graphs of millions of findings,
+    whose edges are not held in memory (``graph`` may be a mscev.release_streamed.TriplesIndex)."""
     with keyed.open("w", encoding="utf-8") as out:
-        for edge in kgx_edges(graph, part, parts):
+        for edge in kgx_edges(graph):
             key = "\t".join(edge[column] for column in ("subject", "predicate", "object", "id"))
             out.write(f"{key}\t{_tsv_row(EDGE_COLUMNS, edge)}\n")
 
 
-def finish_kgx_tables(graph, keyed: list[Path], nodes_path: Path, edges_path: Path) -> None:
-    """The same tables as kgx_tables from the shares of write_kgx_edges, without holding the edges in memory: the
-    lines sorted together by the system's `sort` (mscev.lines), the keys cut off, the nodes of their ends."""
+def finish_kgx_tables(graph, keyed: Path, nodes_path: Path, edges_path: Path) -> None:
+    """The same tables as kgx_tables from the lines of write_kgx_edges, without holding the edges in memory: the
+    lines sorted by the system's `sort` (mscev.lines), the keys cut off, the nodes of their ends."""
     from mscev.lines import sort_lines
 
     merged = edges_path.with_name(f".{edges_path.name}.sorted")
@@ -84,19 +85,30 @@ def finish_kgx_tables(graph, keyed: list[Path], nodes_path: Path, edges_path: Pa
             ids.update((subject, obj))
             out.write(line)
     merged.unlink()
-    for path in keyed:
-        path.unlink()
+    keyed.unlink()
     nodes_path.write_text(_tsv(NODE_COLUMNS, kgx_nodes(graph, ids)), encoding="utf-8")
 
 
-def kgx_edges(graph: Graph, part: int = 0, parts: int = 1) -> Iterator[dict[str, str]]:
-    """Every edge of ``graph`` (or one share of them, see write_kgx_edges), in no particular order."""
-    from rdflib import RDF, RDFS, Namespace, URIRef
+def edge_predicates() -> set[str]:
+    """Every predicate kgx_edges reads (IRIs), so that a caller may hand it a graph of those triples only
+    (mscev.release_streamed.TriplesIndex)."""
+    from rdflib import RDF, RDFS
+
+    return {str(RDF.type), str(RDFS.subClassOf), str(RDFS.label), *(MSCEV + name for name in STATEMENT_PROPERTIES),
+            *(expand(prop) for prop in _by_kind(mapping())["edge"])}
+
+
+def kgx_edges(graph: Graph) -> Iterator[dict[str, str]]:
+    """Every edge of ``graph``, in no particular order."""
+    from types import SimpleNamespace
+
+    from rdflib import RDF, RDFS, URIRef
 
     from mscev.export import findings, instances
 
     by_kind = _by_kind(mapping())
-    mscev = Namespace(MSCEV)
+    # the terms made once (an rdflib Namespace makes a new URIRef at each attribute look-up)
+    mscev = SimpleNamespace(**{name: URIRef(MSCEV + name) for name in (*STATEMENT_PROPERTIES, "ClinicalTrial")})
     constant = {"knowledge_level": "knowledge_assertion", "agent_type": "manual_agent",
                 "primary_knowledge_source": KNOWLEDGE_SOURCE}
 
@@ -110,7 +122,7 @@ def kgx_edges(graph: Graph, part: int = 0, parts: int = 1) -> Iterator[dict[str,
     def joined(values: Iterable) -> str:
         return "|".join(sorted(curie(str(v)) for v in values))
 
-    for finding in findings(graph)[part::parts]:
+    for finding in findings(graph):
         # the subject: the vesicle preparation, or for a cell-level finding the cell preparation
         subjects = set(graph.objects(finding, mscev.vesicle)) | set(graph.objects(finding, mscev.cellSubject))
         context = {"publications": joined(graph.objects(finding, mscev.citedStudy)),
@@ -128,8 +140,6 @@ def kgx_edges(graph: Graph, part: int = 0, parts: int = 1) -> Iterator[dict[str,
                                        object_direction_qualifier="" if direction == "negated" else direction,
                                        negated="True" if direction == "negated" else "",
                                        anatomical_context_qualifier=joined(anatomy), **context)
-    if part != 0:
-        return
     for trial in sorted(graph.subjects(RDF.type, mscev.ClinicalTrial)):
         yield from statement_edges(trial, set(graph.objects(trial, mscev.vesicle)),
                                    by_kind["statement"]["mscev:ClinicalTrial"], graph.objects(trial, mscev.condition),

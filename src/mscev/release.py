@@ -8,6 +8,7 @@ the version's release date (see mscev.export.issued_date), never the clock.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -110,7 +111,7 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
             if streamed:
                 from mscev.release_streamed import write_streamed_release
 
-                statistics = write_streamed_release(build_dir, staging, issued, _ontology_files())
+                statistics = write_streamed_release(build_dir, staging, issued, _ontology_files)
             else:
                 statistics = _write_from_graph(graph, build_dir, staging, issued)
             sizes = {name: (staging / name).stat().st_size for name in DISTRIBUTIONS}
@@ -118,7 +119,9 @@ def write_release(build_dir: Path = DEFAULT_BUILD_DIR, out: Path = DEFAULT_RELEA
             result = Release(out, version, issued, {}, statistics.triples, statistics.findings, streamed)
             (staging / "README.md").write_bytes(readme(result).encode("utf-8"))
             names = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
-            (staging / CHECKSUMS).write_text(checksums({name: sha256(staging / name) for name in names}), encoding="utf-8")
+            with ThreadPoolExecutor(2) as hashing:  # hashlib lets go of the GIL: both cores hash
+                digests = dict(zip(names, hashing.map(sha256, [staging / name for name in names])))
+            (staging / CHECKSUMS).write_text(checksums(digests), encoding="utf-8")
             result.files = {name: (staging / name).stat().st_size for name in sorted([*names, CHECKSUMS])}
             swap_in(staging, out)
         except OSError as error:

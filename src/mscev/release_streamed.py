@@ -1,24 +1,28 @@
 """The release of a fast-engine build (millions of triples), written streaming from the build's own files.
 
 mscev.release writes a curated build from rdflib graphs; at a million findings those take tens of GB and hours.
-Here nothing holds the graph in Python memory: each file is copied, dumped by pyoxigraph or written line by line
-from build/graph.nt (N-Triples sorted by line, so a subject's triples are together), and whatever must be sorted
-is sorted by the system's `sort` (mscev.lines), which spills to disk. The files hold the same graphs as the
-reference release would; their syntax is pyoxigraph's (Turtle and TriG not pretty-printed as rdflib does, JSON-LD
-flat with the project's prefixes as its context, as `mscev export` streams it).
+Here no file is made from the graph held in Python memory: each file is copied, dumped by pyoxigraph or written
+line by line from build/graph.nt (N-Triples sorted by line, so a subject's triples are together), and whatever must
+be sorted is sorted by the system's `sort` (mscev.lines), which spills to disk. The files hold the same graphs as
+the reference release would; their syntax is pyoxigraph's (Turtle and TriG not pretty-printed as rdflib does,
+JSON-LD flat with the project's prefixes as its context, as `mscev export` streams it).
 
 Two passes over graph.nt: the first finds the findings and what each owns (effects, value origins, cited
 studies), keeping only those links; the second writes every triple as a quad of its nanopublication (or of the
-background graph) and counts what the VoID description needs. The KGX edges, the slowest part, are written
-meanwhile by two more processes from the on-disk store (mscev.kgx through a read-only view of the store, see
-StoreGraph), so both cores work.
+background graph) and counts what the VoID description needs. Meanwhile a second process writes the KGX tables, by
+the same code as the curated release's, the edges from the triples of graph.nt they read (TriplesIndex: the store
+answers each look-up in 15-20 µs, too slow for the dozen look-ups of each finding), the JSON-LD and the inferred
+graph, so both cores work.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -41,7 +45,6 @@ HAS_EFFECT, VALUE_ORIGIN, CITED_STUDY = (f"<{MSCEV}{name}>" for name in ("hasEff
 VALUE_ORIGIN_CLASS = f"<{MSCEV}ValueOrigin>"
 PROVENANCE = {f"<{p}>" for p in PROVENANCE_PREDICATES} | {VALUE_ORIGIN}
 NANOPUB_SUBJECTS = f"<{NANOPUB}"  # every bookkeeping triple's subject starts so, and no triple of the graph's does
-KGX_PROCESSES = 2  # the KGX edges take the most time: two processes write them while this one writes the rest
 FINDING_CLASSES = f"""SELECT ?class WHERE {{ GRAPH <{ASSERTED_GRAPH.value}> {{
   ?class <http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{MSCEV}Finding> }} }}"""
 
@@ -57,47 +60,60 @@ class Ownership:
     cited: dict[str, list[str]]  # finding → the studies it cites
 
 
-def write_streamed_release(build_dir: Path, staging: Path, issued: date, ontology_files: dict[str, bytes]) -> GraphStatistics:
+def write_streamed_release(build_dir: Path, staging: Path, issued: date,
+                           ontology_files: Callable[[], dict[str, bytes]]) -> GraphStatistics:
     """Every distribution of the release of the fast-engine build ``build_dir`` into ``staging``; the support files
-    that do not depend on the graph's size (``ontology_files``: relative path → bytes) are written as given."""
+    that do not depend on the graph's size are written as ``ontology_files()`` gives them (relative path → bytes).
+
+    Two processes share the work, about half each: a second process writes the KGX tables, the JSON-LD and the
+    inferred graph (_write_in_second_process) while this one writes the support files, the derived graphs and the
+    nanopublications, and counts what the VoID description needs."""
     build_dir, staging = Path(build_dir), Path(staging)
     (staging / "kgx").mkdir(parents=True, exist_ok=True)
-    keyed = [staging / "kgx" / f".edges-{part}" for part in range(KGX_PROCESSES)]
-    workers = [multiprocessing.get_context("spawn").Process(target=_write_kgx_edges, args=(str(build_dir), str(path), part))
-               for part, path in enumerate(keyed)]
-    for worker in workers:
-        worker.start()
+    keyed = staging / "kgx" / ".edges"
+    second = multiprocessing.get_context("spawn").Process(target=_write_in_second_process,
+                                                          args=(str(build_dir), str(staging), str(keyed), os.getpid()))
+    second.start()
     try:
-        for name, data in ontology_files.items():
+        for name, data in ontology_files().items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(data)
         shutil.copyfile(build_dir / "graph.ttl", staging / "mscev.ttl")
         shutil.copyfile(build_dir / "graph.nt", staging / "mscev.nt")
         store = ox.Store.read_only(str(build_dir / STORE_DIR))
-        dump_sorted(store, INFERRED_GRAPH, staging / "mscev-inferred.nt")
-        _dump_derived(store, staging / "mscev-derived.nt")
+        _write_derived(build_dir, staging / "mscev-derived.nt")
         statistics = _write_nanopublications(build_dir / "graph.nt", store, staging, issued)
-        with open(build_dir / "graph.nt", "rb") as source, open(staging / "mscev.jsonld", "wb") as handle:
-            stream_jsonld(ox.parse(source, ox.RdfFormat.N_TRIPLES), handle)
-        for worker in workers:
-            worker.join()
-            if worker.exitcode != 0:
-                raise MscevError(f"writing the KGX edges failed (exit {worker.exitcode}); see the message above")
-        finish_kgx_tables(StoreGraph(store), keyed, staging / "kgx" / "mscev_nodes.tsv", staging / "kgx" / "mscev_edges.tsv")
+        second.join()
+        if second.exitcode != 0:
+            raise MscevError(f"writing the KGX tables, the JSON-LD and the inferred graph failed (exit "
+                             f"{second.exitcode}); see the message above")
         return statistics
     finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.kill()
-                worker.join()
+        if second.is_alive():
+            second.kill()
+            second.join()
 
 
-def _write_kgx_edges(build_dir: str, keyed: str, part: int) -> None:
-    """One share of the KGX edges, by mscev.kgx on the build's store (in a process of its own)."""
-    from mscev.kgx import write_kgx_edges
+def _write_in_second_process(build_dir: str, staging: str, keyed: str, parent: int) -> None:
+    """The KGX tables (by mscev.kgx: the edges from the triples of graph.nt they read, TriplesIndex; the nodes from
+    the store), the flat JSON-LD and the inferred graph, dumped from the store and sorted: the second process's half
+    of the release."""
+    from mscev.kgx import edge_predicates, write_kgx_edges
+    from mscev.processes import die_with
 
-    store = ox.Store.read_only(str(Path(build_dir) / STORE_DIR))
-    write_kgx_edges(StoreGraph(store), Path(keyed), part, KGX_PROCESSES)
+    die_with(parent)
+    build_dir, staging = Path(build_dir), Path(staging)
+    try:
+        write_kgx_edges(TriplesIndex(build_dir / "graph.nt", edge_predicates()), Path(keyed))
+        store = ox.Store.read_only(str(build_dir / STORE_DIR))
+        finish_kgx_tables(StoreGraph(store), Path(keyed), staging / "kgx" / "mscev_nodes.tsv",
+                          staging / "kgx" / "mscev_edges.tsv")
+        with open(build_dir / "graph.nt", "rb") as source, open(staging / "mscev.jsonld", "wb") as handle:
+            stream_jsonld(ox.parse(source, ox.RdfFormat.N_TRIPLES), handle)
+        dump_sorted(store, INFERRED_GRAPH, staging / "mscev-inferred.nt")
+    except MscevError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
 
 
 def _split(line: str) -> tuple[str, str, str]:
@@ -160,29 +176,36 @@ def _write_nanopublications(path: Path, store: ox.Store, staging: Path, issued: 
     with open(path, encoding="utf-8") as lines, open(quads, "w", encoding="utf-8") as out, \
             open(by_graph, "w", encoding="utf-8") as keyed, open(objects, "w", encoding="utf-8") as values, \
             open(bookkeeping, encoding="utf-8") as extra:
-        previous = None
-        spliced = False
+        background = f"<{BACKGROUND_GRAPH}>"
+        previous = finding = None
+        spliced = owns_provenance = False
+        assertion = provenance = background
+        properties: dict[str, int] = {}
         for line in lines:
             subject, predicate, value = _split(line)
-            if not spliced and subject >= NANOPUB_SUBJECTS:
-                _copy_bookkeeping(extra, out, keyed)
-                spliced = True
-            finding = owned.owner.get(subject)
-            if finding is None:
-                graph = f"<{BACKGROUND_GRAPH}>"
+            if subject != previous:  # a subject's triples are together: its graphs are found once
+                if not spliced and subject >= NANOPUB_SUBJECTS:
+                    _copy_bookkeeping(extra, out, keyed)
+                    spliced = True
+                statistics.subjects += 1
+                previous = subject
+                finding = owned.owner.get(subject)
+                if finding is None:
+                    assertion = provenance = background
+                else:
+                    provenance = f"<{_nanopub(finding)}#provenance>"
+                    assertion = provenance if subject in owned.origins else f"<{_nanopub(finding)}#assertion>"
+                    owns_provenance = subject == finding
+            if finding is not None and ((owns_provenance and predicate in PROVENANCE) or predicate == VALUE_ORIGIN):
+                graph = provenance
             else:
-                provenance = (subject == finding and predicate in PROVENANCE) or predicate == VALUE_ORIGIN \
-                    or subject in owned.origins
-                graph = f"<{_nanopub(finding)}#{'provenance' if provenance else 'assertion'}>"
+                graph = assertion
             quad = f"{line[:-3]} {graph} .\n"
             out.write(quad)
             keyed.write(f"{graph}\t{quad}")
             values.write(value + "\n")
             statistics.triples += 1
-            statistics.properties[predicate] += 1
-            if subject != previous:
-                statistics.subjects += 1
-                previous = subject
+            properties[predicate] = properties.get(predicate, 0) + 1
             if predicate == RDF_TYPE:
                 statistics.classes[value] += 1
                 least = statistics.examples.get(value)
@@ -190,6 +213,7 @@ def _write_nanopublications(path: Path, store: ox.Store, staging: Path, issued: 
                     statistics.examples[value] = subject
         if not spliced:
             _copy_bookkeeping(extra, out, keyed)
+    statistics.properties.update(properties)
     bookkeeping.unlink()
     counting = subprocess.Popen(f"sort -u -S 512M -T {_quoted(staging)} {_quoted(objects)} | wc -l", shell=True,
                                 stdout=subprocess.PIPE, env=SORT_ENV, **with_parent())
@@ -252,22 +276,126 @@ def _write_trig(by_graph: Path, target: Path) -> None:
     by_graph.unlink()
 
 
-def _dump_derived(store: ox.Store, target: Path) -> None:
-    """The derived graphs (mscev.derive) together as one N-Triples file sorted by line, as the curated release's."""
+def _write_derived(build_dir: Path, target: Path) -> None:
+    """The derived graphs (mscev.derive) together as one N-Triples file sorted by line, as the curated release's:
+    from the build's Turtle files of them (direct.ttl, summaries.ttl; written from the store's graphs, blank node
+    labels kept, and checked against the manifest when the release opened the build), which pyoxigraph converts
+    ten times faster than it dumps the store's graphs (0.8 against 7.1 s of CPU at 100,000 findings)."""
     parts = [target.with_name(f".{target.name}.{derived.name}") for derived in DERIVED_GRAPHS]
     for derived, part in zip(DERIVED_GRAPHS, parts):
-        store.dump(str(part), ox.RdfFormat.N_TRIPLES, from_graph=derived.graph)
+        ox.serialize(ox.parse(path=str(build_dir / derived.file_name), format=ox.RdfFormat.TURTLE), str(part),
+                     ox.RdfFormat.N_TRIPLES)
     sort_lines(parts, target)
     for part in parts:
         part.unlink()
 
 
-class StoreGraph:
+class _GraphView:
+    """What mscev.kgx reads of an rdflib Graph beyond objects and subjects, for the two views below."""
+
+    def value(self, subject=None, predicate=None):
+        return next(iter(self.objects(subject, predicate)), None)
+
+    def transitive_subjects(self, predicate, obj, seen=None):
+        seen = set() if seen is None else seen
+        if obj in seen:
+            return
+        seen.add(obj)
+        yield obj
+        for subject in self.subjects(predicate, obj):
+            yield from self.transitive_subjects(predicate, subject, seen)
+
+
+class TriplesIndex(_GraphView):
+    """The rdflib Graph methods mscev.kgx.kgx_edges reads (objects, value, subjects, subject_objects,
+    transitive_subjects), answered from dictionaries of the triples of build/graph.nt (the curated graphs: the
+    store's asserted and not-from-body-text graphs) whose predicate is one of ``predicates``.
+
+    A look-up in pyoxigraph's store costs 15-20 µs (StoreGraph) and the edges take about 15 per finding; read once
+    from graph.nt, the same triples answer in about a microsecond. IRIs and blank nodes are kept as their N-Triples
+    text and converted once per distinct term; literals are parsed by pyoxigraph. A subject's one object is kept
+    alone, several in a list (a list per triple would be a third of the memory at a million findings)."""
+
+    def __init__(self, path: Path, predicates: set[str]):
+        from rdflib import BNode
+
+        from mscev.load import to_rdflib
+        from mscev.release import _rdflib_term
+
+        self._blank = BNode
+        wanted = {f"<{predicate}>" for predicate in predicates}
+        self.forward: dict[str, dict] = {predicate: {} for predicate in wanted}  # predicate → subject → object(s)
+        self.backward: dict[str, dict] = {}  # predicate → object → subjects, made when first asked
+        terms: dict[str, object] = {}
+        literals: list[str] = []  # lines whose object is a literal, parsed by pyoxigraph a batch at a time
+
+        def add(predicate: str, subject: str, term) -> None:
+            objects = self.forward[predicate]
+            found = objects.get(subject)
+            if found is None:
+                objects[sys.intern(subject)] = term
+            elif type(found) is list:
+                found.append(term)
+            else:
+                objects[subject] = [found, term]
+
+        def add_literals() -> None:
+            for triple in ox.parse("".join(literals).encode("utf-8"), ox.RdfFormat.N_TRIPLES):
+                add(str(triple.predicate), str(triple.subject), to_rdflib(triple.object))
+            literals.clear()
+
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                subject, predicate, rest = line.split(" ", 2)
+                if predicate not in wanted:
+                    continue
+                value = rest[:-3]
+                if value.startswith('"'):
+                    literals.append(line)
+                    if len(literals) == 100_000:
+                        add_literals()
+                    continue
+                term = terms.get(value)
+                if term is None:
+                    term = terms[value] = _rdflib_term(value)
+                add(predicate, subject, term)
+        add_literals()
+
+    def _text(self, node) -> str:
+        return f"_:{node}" if isinstance(node, self._blank) else f"<{node}>"
+
+    def objects(self, subject, predicate):
+        return self._all(self.forward[self._text(predicate)].get(self._text(subject)))
+
+    @staticmethod
+    def _all(found) -> list | tuple:
+        return () if found is None else found if type(found) is list else (found,)
+
+    def subjects(self, predicate, obj):
+        from mscev.release import _rdflib_term
+
+        key = self._text(predicate)
+        if key not in self.backward:
+            backward: dict = {}
+            for subject, objects in self.forward[key].items():
+                for value in self._all(objects):
+                    backward.setdefault(value, []).append(subject)
+            self.backward[key] = backward
+        return [_rdflib_term(subject) for subject in self.backward[key].get(obj, ())]
+
+    def subject_objects(self, predicate):
+        from mscev.release import _rdflib_term
+
+        return ((_rdflib_term(subject), value) for subject, objects in self.forward[self._text(predicate)].items()
+                for value in self._all(objects))
+
+
+class StoreGraph(_GraphView):
     """The few rdflib Graph methods mscev.kgx reads (objects, value, subjects, subject_objects,
     transitive_subjects), answered from the asserted triples of a build's store (its graphs but the inferred and
-    the derived ones:
-    the asserted graph and the values not from the review's body text), so the KGX code that writes the curated
-    release writes a million findings' tables without an rdflib graph. Terms are converted to rdflib's."""
+    the derived ones: the asserted graph and the values not from the review's body text), so the KGX code that
+    writes the curated release writes the node table of a million findings without an rdflib graph (a few look-ups
+    per node; the edges, a dozen per finding, are read from a TriplesIndex). Terms are converted to rdflib's."""
 
     def __init__(self, store: ox.Store):
         self.store = store
@@ -293,16 +421,3 @@ class StoreGraph:
         from mscev.load import to_rdflib
 
         return ((to_rdflib(quad.subject), to_rdflib(quad.object)) for quad in self._quads(None, predicate, None))
-
-    def value(self, subject=None, predicate=None):
-        return next(self.objects(subject, predicate), None)
-
-    def transitive_subjects(self, predicate, obj, seen=None):
-        seen = set() if seen is None else seen
-        if obj in seen:
-            return
-        seen.add(obj)
-        yield obj
-        for subject in self.subjects(predicate, obj):
-            yield from self.transitive_subjects(predicate, subject, seen)
-
