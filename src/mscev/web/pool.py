@@ -416,17 +416,24 @@ class QueryPool:
                     return None
                 self._available.wait(remaining)
 
-    def _replace(self, worker: _Worker) -> int | None:
-        """Kill ``worker`` (if still alive), start a fresh one in its place, and return the old exit code."""
+    def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` (if still alive) and put a fresh one in its place on a thread of its own: the answer that
+        says why the job ended need not wait for the old worker's exit and the new one's start (seconds on a loaded
+        machine); jobs meanwhile wait for an idle worker as they do when all are busy."""
         if worker.process.is_alive():
             worker.process.kill()
-        worker.process.join(5)
+        threading.Thread(target=self._renew, args=(worker,), name="mscev-worker-renewal", daemon=True).start()
+
+    def _renew(self, worker: _Worker) -> None:
+        worker.process.join()
         worker.connection.close()
+        fresh = None if self._closed else self._start(worker.lane)
         with self._available:
-            self._all.discard(worker)
-        if not self._closed:
-            self._release(self._start(worker.lane))
-        return worker.process.exitcode
+            self._all.discard(worker)  # counted until its successor is, for the "all N workers busy" answer
+        if fresh is not None and self._closed:  # the pool was closed while it started
+            fresh.connection.close()
+        elif fresh is not None:
+            self._release(fresh)
 
     def run(self, job: Job) -> Answer:
         """The whole answer to ``job`` (for the web pages, whose answers have at most a page of rows), or an
@@ -498,7 +505,9 @@ class QueryPool:
 
     def _stopped(self, worker: _Worker) -> Answer:
         """Replace a worker that died, and say why its query was not answered."""
-        exit_code = self._replace(worker)
+        worker.process.join(5)  # it has died (its end of the pipe closed): this only collects its exit code
+        exit_code = worker.process.exitcode
+        self._replace(worker)
         if exit_code == -signal.SIGABRT:
             return Answer.error(503, f"The query needed more memory than a query worker may use "
                                      f"({self.memory_bytes // 2**20} MiB) and was stopped. Narrow it or add a LIMIT.")
