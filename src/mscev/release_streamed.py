@@ -22,7 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -122,6 +122,16 @@ def _split(line: str) -> tuple[str, str, str]:
     return subject, predicate, rest[:-3]  # rest ends with " .\n"
 
 
+def _lines_with(path: Path, predicates: set[str]) -> Iterator[tuple[str, str, str, str]]:
+    """Each line of the N-Triples file ``path`` whose predicate is one of ``predicates`` (N-Triples text), with its
+    subject, predicate and object: the passes over graph.nt that keep a few properties only."""
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            subject, predicate, value = _split(line)
+            if predicate in predicates:
+                yield line, subject, predicate, value
+
+
 def _ownership(path: Path, finding_classes: set[str]) -> Ownership:
     """The first pass over graph.nt: the findings, their effects, value origins and cited studies (those triples
     only), and from them the owner of each node, as mscev.export.nanopublications assigns it."""
@@ -130,21 +140,15 @@ def _ownership(path: Path, finding_classes: set[str]) -> Ownership:
     effects: dict[str, list[str]] = {}
     origins_of: dict[str, list[str]] = {}
     cited: dict[str, list[str]] = {}
-    wanted = {RDF_TYPE, HAS_EFFECT, VALUE_ORIGIN, CITED_STUDY}
-    with open(path, encoding="utf-8") as lines:
-        for line in lines:
-            subject, predicate, rest = line.split(" ", 2)
-            if predicate not in wanted:
-                continue
-            value = rest[:-3]
-            if predicate == RDF_TYPE:
-                if value in finding_classes:
-                    findings.add(subject)
-                elif value == VALUE_ORIGIN_CLASS:
-                    origins.add(subject)
-            else:
-                links = {HAS_EFFECT: effects, VALUE_ORIGIN: origins_of, CITED_STUDY: cited}[predicate]
-                links.setdefault(subject, []).append(value)
+    for _, subject, predicate, value in _lines_with(path, {RDF_TYPE, HAS_EFFECT, VALUE_ORIGIN, CITED_STUDY}):
+        if predicate == RDF_TYPE:
+            if value in finding_classes:
+                findings.add(subject)
+            elif value == VALUE_ORIGIN_CLASS:
+                origins.add(subject)
+        else:
+            links = {HAS_EFFECT: effects, VALUE_ORIGIN: origins_of, CITED_STUDY: cited}[predicate]
+            links.setdefault(subject, []).append(value)
     owner: dict[str, str] = {}
     for finding in sorted(findings, key=_sort_key):  # the first finding (in IRI order) to claim a node owns it
         owner[finding] = finding
@@ -344,21 +348,16 @@ class TriplesIndex(_GraphView):
                 add(str(triple.predicate), str(triple.subject), to_rdflib(triple.object))
             literals.clear()
 
-        with open(path, encoding="utf-8") as lines:
-            for line in lines:
-                subject, predicate, rest = line.split(" ", 2)
-                if predicate not in wanted:
-                    continue
-                value = rest[:-3]
-                if value.startswith('"'):
-                    literals.append(line)
-                    if len(literals) == 100_000:
-                        add_literals()
-                    continue
-                term = terms.get(value)
-                if term is None:
-                    term = terms[value] = _rdflib_term(value)
-                add(predicate, subject, term)
+        for line, subject, predicate, value in _lines_with(path, wanted):
+            if value.startswith('"'):
+                literals.append(line)
+                if len(literals) == 100_000:
+                    add_literals()
+                continue
+            term = terms.get(value)
+            if term is None:
+                term = terms[value] = _rdflib_term(value)
+            add(predicate, subject, term)
         add_literals()
 
     def _text(self, node) -> str:
