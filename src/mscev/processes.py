@@ -10,7 +10,8 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,6 +32,27 @@ def with_parent() -> dict:
     """Keyword arguments for subprocess: the child is killed when this process dies."""
     parent = os.getpid()
     return {"preexec_fn": lambda: die_with(parent)}
+
+
+def at_lower_priority(action: Callable[[], None], niceness: int = 10) -> None:
+    """Run ``action`` at ``niceness`` more than this thread's, on a thread of its own, and wait for it. Linux keeps a
+    nice value per thread (threads a thread starts inherit its value), and raising it needs no privilege while
+    lowering it back does (CAP_SYS_NICE, which CI has not): so the lower priority is given to a thread that ends
+    with the action, and this thread keeps its own."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            os.nice(niceness)
+            action()
+        except BaseException as error:  # raised again in the calling thread
+            failed.append(error)
+
+    thread = threading.Thread(target=run, name="lower-priority")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 def gone(pid: int) -> bool:
