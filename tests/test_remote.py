@@ -43,7 +43,7 @@ from mscev.query import (ASSERTED_GRAPH, INFERRED_GRAPH, NOT_FROM_BODY_GRAPH, Pa
 from mscev.remote import (ChallengeAuth, RemoteStore, _valid_blank_nodes, chunk_triples, publish,
                           release_files, release_triples, run_remote_query)
 
-from conftest import FIXTURES
+from conftest import FIXTURES, GROUP_CONCAT_COLUMN
 
 QUERIES = stored_queries()
 CASES = json.loads((FIXTURES / "query-params.json").read_text(encoding="utf-8"))
@@ -54,7 +54,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 NUMERIC = {XSD + name for name in ("integer", "decimal", "double", "float", "int", "long", "short", "byte",
                                    "nonNegativeInteger", "positiveInteger", "negativeInteger", "nonPositiveInteger",
                                    "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
-AGGREGATE = re.compile(r'GROUP_CONCAT\(.*?separator\s*=\s*"([^"]*)"\s*\)\s*AS\s+\?(\w+)', re.S)
 HOSTILE = ['"', "'", "\\", '"}', "} UNION { ?s ?p ?o }", '") } UNION { ?finding ?p ?o } #', "x\n}\nSELECT * WHERE {",
            "'; DROP ALL; '", "{{ }}", "\u0000", '"""', 'macrophage" || true || "', "\\u0022 } UNION {", "\\\\u0022",
            "VALUES ?text { \"x\" }", "# comment } {", "\r\n", "\t", "Wharton’s", "µm"]
@@ -86,7 +85,7 @@ def answer(text: str, results) -> tuple[list[str], Counter]:
     query ``text``."""
     if isinstance(results, ox.QueryTriples):
         return [], Counter((term_key(t.subject), term_key(t.predicate), term_key(t.object)) for t in results)
-    separators = {name: separator for separator, name in AGGREGATE.findall(text)}
+    separators = {name: separator for separator, name in GROUP_CONCAT_COLUMN.findall(text)}
     variables = [variable.value for variable in results.variables]
     rows = Counter()
     for solution in results:

@@ -428,4 +428,5 @@ def run_remote_query(query: str | StoredQuery, params: dict[str, str] | None, st
     if not isinstance(query, StoredQuery):
         query = find_query(query)
     bindings = bind_parameters(query, params or {}, store)
-    return store.query(with_page(query.text, limit, offset), substitutions=bindings, what=f"query {query.name}")
+    return store.query(with_page(query.text, limit, offset, query.page_by), substitutions=bindings,
+                       what=f"query {query.name}")
