@@ -369,10 +369,10 @@ def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, 
         raise MscevError(f"{query.path}: {error}") from None
 
 
-def paged_rows(store: ox.Store, text: str, graphs: dict, page_by: str, limit: int | None,
-               offset: int) -> ox.QuerySolutions:
+def paged_rows(store, text: str, options: dict, page_by: str, limit: int | None, offset: int) -> ox.QuerySolutions:
     """The rows of a query numbered by ``page_by`` from ``offset`` on (``limit`` of them, or to the end), looked up
-    PAGE_ROWS numbers at a time and read as one stream of results: the first rows come at once and memory stays
+    PAGE_ROWS numbers at a time on ``store`` (the embedded store, or an endpoint: mscev.remote.RemoteStore; its
+    query() takes ``options``) and read as one stream of results: the first rows come at once and memory stays
     flat, where the whole query would evaluate and hold every row before its first. The numbers run from 1 without
     gaps (rules/direct/95-finding-position.rq), so the first page without rows is past the end."""
     tsv = ox.QueryResultsFormat.TSV
@@ -381,7 +381,7 @@ def paged_rows(store: ox.Store, text: str, graphs: dict, page_by: str, limit: in
         start, wanted = offset, limit
         while wanted is None or wanted > 0:
             size = PAGE_ROWS if wanted is None else min(PAGE_ROWS, wanted)
-            page = store.query(with_page(text, size, start, page_by), prefixes=prefix_map(), **graphs)
+            page = store.query(with_page(text, size, start, page_by), prefixes=prefix_map(), **options)
             header, _, lines = page.serialize(format=tsv).partition(b"\n")
             if start == offset:
                 yield header + b"\n"
