@@ -16,7 +16,9 @@ value differently:
 """
 
 import contextlib
+import csv
 import hashlib
+import io
 import itertools
 import json
 import re
@@ -523,7 +525,7 @@ def test_same_answers_as_the_embedded_store(run, remote, store):
 
 @pytest.mark.slow
 @pytest.mark.virtuoso
-def test_a_long_page_of_a_numbered_listing_on_the_endpoint(remote, store):
+def test_a_long_page_of_a_numbered_listing_on_the_endpoint(remote, store, virtuoso, tmp_path):
     """A page of findings longer than PAGE_ROWS is read PAGE_ROWS row numbers a request, as on the embedded store
     (LIMIT 1000 OFFSET 50000 of the whole query failed on Virtuoso at 100,000 findings): the same rows in the same
     order."""
@@ -540,6 +542,11 @@ def test_a_long_page_of_a_numbered_listing_on_the_endpoint(remote, store):
     local = keyed(run_query(findings, store=store, limit=limit, offset=10))
     assert len(local) == limit
     assert keyed(run_remote_query(findings, {}, remote, limit=limit, offset=10)) == local
+    # and through `mscev query`, which read the pages after it had closed its connection to the endpoint
+    page = tmp_path / "page.csv"
+    assert main(["query", "findings", "--endpoint", virtuoso.sparql, "--limit", str(limit), "--offset", "10",
+                 "-f", "srcsv", "--out", str(page)]) == 0
+    assert len(list(csv.reader(io.StringIO(page.read_text(encoding="utf-8"))))) == limit + 1
 
 
 @pytest.mark.slow
