@@ -3,6 +3,7 @@ programs some test groups need, checked once: a missing one skips its group loud
 closing summary, with the command that installs it), or fails the run under CI or with --strict-prerequisites."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 
 from mscev.paths import REVIEW_FILE as REVIEW_TEXT  # the review, CC BY 4.0 (source/README.md)
 FIXTURES = Path(__file__).parent / "fixtures"
+# A projected GROUP_CONCAT column of a query: its separator and name (SPARQL leaves the order of its parts open, so
+# the answers are compared part by part). The aggregate may be wrapped, as in IF(COUNT(?x) > 0, GROUP_CONCAT(…), SAMPLE(?x)).
+GROUP_CONCAT_COLUMN = re.compile(r'GROUP_CONCAT\(.*?separator\s*=\s*"([^"]*)"\s*\)(?:[^()]|\([^()]*\)|\))*?AS\s+\?(\w+)', re.S)
 
 
 # marker → (program, what needs it); `make test-deps` (tools/install-test-deps) installs every one of them

@@ -345,8 +345,10 @@ def _query_endpoint(stored, values, endpoint, graph, user, password, asserted, b
         labels = None
         if fmt == "table" or fmt in render.PLAIN_FORMATS:
             results, labels = remote.labels(results)
-    render.emit(results, fmt, out_file, out, label=render.labeler(labels) if labels is not None else None, ids=ids,
-                title=stored.summary or None, caption=f"inferences: as published in {remote.graph} at {remote.shown}")
+        # written while the connection is open: a long page of a numbered listing is read a request at a time
+        render.emit(results, fmt, out_file, out, label=render.labeler(labels) if labels is not None else None,
+                    ids=ids, title=stored.summary or None,
+                    caption=f"inferences: as published in {remote.graph} at {remote.shown}")
 
 
 @app.command()

@@ -11,9 +11,11 @@ graphs of their own, what users ask about most, one hop away:
 The rules are SPARQL CONSTRUCT files in rules/direct/ and rules/summaries/ (data, not code). They run in file
 order over the union of the asserted, inferred and already derived graphs, so a later rule may read an earlier
 one's output (the summaries count the direct statements). Each rule's triples are added before the next runs.
+SPARQL cannot number rows, so a rule that places findings in an order is a SELECT of ?finding alone, in that
+order: the n-th finding it lists gets ``direct:position n`` (the findings listing pages by it).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,12 +52,23 @@ DERIVED_GRAPHS = (
 )
 
 
-def run_rule(store: ox.Store, rule: Path) -> ox.QueryTriples:
-    """The triples one CONSTRUCT rule derives from everything the store holds (read lazily)."""
+POSITION = ox.NamedNode("https://w3id.org/mscev/direct/position")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+
+
+def run_rule(store: ox.Store, rule: Path) -> "ox.QueryTriples | Iterator[ox.Triple]":
+    """The triples one rule derives from everything the store holds (read lazily): a CONSTRUCT rule's own, or
+    for a SELECT rule that lists findings in order, ``?finding direct:position n`` for the n-th."""
     try:
-        return store.query(rule.read_text(encoding="utf-8"), use_default_graph_as_union=True)
+        results = store.query(rule.read_text(encoding="utf-8"), use_default_graph_as_union=True)
     except (SyntaxError, OSError) as error:
         raise MscevError(f"{rule}: cannot run the derivation rule ({error})") from None
+    if not isinstance(results, ox.QuerySolutions):
+        return results
+    if [variable.value for variable in results.variables] != ["finding"]:
+        raise MscevError(f"{rule}: a SELECT rule lists ?finding alone, in the order it numbers them")
+    return (ox.Triple(row[0], POSITION, ox.Literal(str(number), datatype=XSD_INTEGER))
+            for number, row in enumerate(results, start=1))
 
 
 def derive(store: ox.Store, scratch: Path,
@@ -73,7 +86,11 @@ def derive(store: ox.Store, scratch: Path,
         for rule in derived.rules:
             part = Path(scratch) / f".{derived.name}-{rule.stem}.nt"
             try:
-                run_rule(store, rule).serialize(str(part), ox.RdfFormat.N_TRIPLES)
+                triples = run_rule(store, rule)
+                if isinstance(triples, ox.QueryTriples):  # written without Python objects
+                    triples.serialize(str(part), ox.RdfFormat.N_TRIPLES)
+                else:
+                    ox.serialize(triples, str(part), ox.RdfFormat.N_TRIPLES)
                 store.load(path=str(part), format=ox.RdfFormat.N_TRIPLES, to_graph=derived.graph)
             finally:
                 part.unlink(missing_ok=True)

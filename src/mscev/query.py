@@ -21,8 +21,10 @@ This module is on the path of `mscev query`, which should answer in a few hundre
 neither rdflib nor curies (see mscev.namespaces).
 """
 
+import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +48,8 @@ INTEGER = re.compile(r"[+-]?\d+", re.ASCII)  # ASCII: other scripts' digits are 
 DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
 BOOLEANS = {"true": "true", "1": "true", "false": "false", "0": "false"}
 CURIE_LIKE = re.compile(r"[A-Za-z][\w.-]*:\S*")
+PAGE_ROWS = 100  # the row numbers of a '#+ page-by' query looked up at once (with_page, paged_rows): at 100,000
+# findings, 100 took 0.68 ms a row and 200 took 52 ms a row, as pyoxigraph's optimiser then joins by hashing
 STORE_DIR = "store"
 ASSERTED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/asserted")
 INFERRED_GRAPH = ox.NamedNode("https://w3id.org/mscev/data/graph/inferred")
@@ -95,6 +99,7 @@ class StoredQuery:
     may_be_empty: tuple[str, ...] = ()
     values_from: dict[str, str] = field(default_factory=dict)  # parameter → the property whose values it takes
     needs: tuple[str, ...] = ()  # "inferences": the answer comes from the reasoner's inferred triples
+    page_by: str | None = None  # a variable that numbers the rows 1, 2, … in order: a page is a look-up of its numbers
 
 
 def read_query(path: Path) -> StoredQuery:
@@ -106,7 +111,7 @@ def read_query(path: Path) -> StoredQuery:
         raise MscevError(f"{path}: cannot read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise MscevError(f"{path}: not UTF-8 text") from None
-    summary, tags, parameters, may_be_empty, values_from, needs = "", (), [], (), {}, ()
+    summary, tags, parameters, may_be_empty, values_from, needs, page_by = "", (), [], (), {}, (), None
     for line_no, line in enumerate(text.splitlines(), start=1):
         match = HEADER.match(line.strip())
         if not match:
@@ -116,6 +121,11 @@ def read_query(path: Path) -> StoredQuery:
             summary = value
         elif key == "tags":
             tags = tuple(t.strip() for t in value.split(",") if t.strip())
+        elif key == "page-by":
+            page_by = value.split()[0].lstrip("?$") if value.split() else ""
+            if not re.fullmatch(r"\w+", page_by):
+                raise MscevError(f"{path}:{line_no}: a page-by line reads '#+ page-by: VARIABLE' (the variable that "
+                                 "numbers the rows 1, 2, … in their order)")
         elif key == "needs":
             needs = tuple(v.strip() for v in value.split(",") if v.strip())
         elif key == "values-from":
@@ -142,7 +152,8 @@ def read_query(path: Path) -> StoredQuery:
                     raise MscevError(f"{path}:{line_no}: {error}") from None
             parameters.append(Parameter(param["name"], param["type"], default, (param["description"] or "").strip(),
                                         kinds))
-    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty, values_from, needs)
+    return StoredQuery(path.stem, path, summary, tags, tuple(parameters), text, may_be_empty, values_from, needs,
+                       page_by)
 
 
 def stored_queries(folder: Path = QUERIES_DIR) -> dict[str, StoredQuery]:
@@ -334,7 +345,7 @@ def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, 
     asserted ones with ``inferred=False``. ``body_text_only=True`` leaves out the values a finding takes from
     outside the review's body text (reference titles, Table 2 rows: see ontology/README.md, "Value origins").
     The derived graphs (direct statements and summaries, mscev.derive) are seen in every case; they were derived
-    from all the values. ``limit`` and ``offset`` page the rows (SPARQL LIMIT/OFFSET).
+    from all the values. ``limit`` and ``offset`` page the rows (with_page).
     """
     if not isinstance(query, StoredQuery):
         query = find_query(query)
@@ -347,13 +358,59 @@ def run_query(query: "str | StoredQuery", params: dict[str, str] | None = None, 
     store = open_store(build_dir) if store is None else store  # an empty store is falsy, and still the one given
     bindings = bind_parameters(query, params or {}, store)
     graphs = query_graphs(inferred, body_text_only)
-    text = with_page(with_values(query.text, list(bindings), [tuple(bindings.values())]), limit, offset)
+    text = with_values(query.text, list(bindings), [tuple(bindings.values())])
     try:
-        return store.query(text, prefixes=prefix_map(), **graphs)
+        if query.page_by and (limit is None or limit > PAGE_ROWS):
+            return paged_rows(store, text, graphs, query.page_by, limit, offset)
+        return store.query(with_page(text, limit, offset, query.page_by), prefixes=prefix_map(), **graphs)
     except SyntaxError as error:
         raise MscevError(f"{query.path}: SPARQL syntax error: {error}") from None
     except RuntimeError as error:  # e.g. a parameter that the query does not project
         raise MscevError(f"{query.path}: {error}") from None
+
+
+def paged_rows(store, text: str, options: dict, page_by: str, limit: int | None, offset: int) -> ox.QuerySolutions:
+    """The rows of a query numbered by ``page_by`` from ``offset`` on (``limit`` of them, or to the end), looked up
+    PAGE_ROWS numbers at a time on ``store`` (the embedded store, or an endpoint: mscev.remote.RemoteStore; its
+    query() takes ``options``) and read as one stream of results: the first rows come at once and memory stays
+    flat, where the whole query would evaluate and hold every row before its first. The numbers run from 1 without
+    gaps (rules/direct/95-finding-position.rq), so the first page without rows is past the end."""
+    tsv = ox.QueryResultsFormat.TSV
+
+    def pages() -> Iterator[bytes]:
+        start, wanted = offset, limit
+        while wanted is None or wanted > 0:
+            size = PAGE_ROWS if wanted is None else min(PAGE_ROWS, wanted)
+            page = store.query(with_page(text, size, start, page_by), prefixes=prefix_map(), **options)
+            header, _, lines = page.serialize(format=tsv).partition(b"\n")
+            if start == offset:
+                yield header + b"\n"
+            if not lines:
+                return
+            yield lines
+            start += size
+            wanted = None if wanted is None else wanted - size
+
+    return ox.parse_query_results(io.BufferedReader(_Chunks(pages())), format=tsv)
+
+
+class _Chunks(io.RawIOBase):
+    """A readable stream of the byte strings an iterator gives, read only as far as the reader asks."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self.chunks, self.pending = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            self.pending = next(self.chunks, b"")
+            if not self.pending:
+                return 0
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
 
 
 def rows(results) -> list[dict[str, str]]:
@@ -377,12 +434,20 @@ def with_values(text: str, variables: list[ox.Variable], rows: list[tuple]) -> s
     return f"{text[:opened]} {block} {text[opened:]}"
 
 
-def with_page(text: str, limit: int | None, offset: int = 0) -> str:
-    """The query with LIMIT and OFFSET appended (a page of its rows), refused for a query that has its own."""
+def with_page(text: str, limit: int | None, offset: int = 0, page_by: str | None = None) -> str:
+    """The query with a page of its rows: LIMIT and OFFSET appended (refused for a query that has its own), or for
+    a query whose rows are numbered by the variable ``page_by`` (its '#+ page-by' line), a VALUES block of the
+    page's numbers. SPARQL evaluates every row before it can skip to an offset of ordered rows; the numbers are
+    looked up instead, so a page costs what its own rows cost (up to PAGE_ROWS rows: a longer page or one without
+    a limit takes LIMIT/OFFSET, which gives the same rows; run_query reads those PAGE_ROWS at a time instead)."""
     if limit is None and not offset:
         return text
     if limit is not None and limit < 0 or offset < 0:
         raise MscevError("--limit and --offset take a number of rows, 0 or more")
+    if page_by and limit is not None and limit <= PAGE_ROWS:
+        numbers = [(ox.Literal(str(number), datatype=ox.NamedNode(XSD + "integer")),)
+                   for number in range(offset + 1, offset + limit + 1)]
+        return with_values(text, [ox.Variable(page_by)], numbers)
     tokens = _tokens(text)
     _where_group(text)  # the query has a WHERE group (a clear message otherwise)
     depth = 0

@@ -36,7 +36,8 @@ import pyoxigraph as ox
 
 from mscev.errors import MscevError
 from mscev.namespaces import prefix_map
-from mscev.query import RDFS_LABEL, StoredQuery, bind_parameters, find_query, query_form, with_page, with_values
+from mscev.query import (PAGE_ROWS, RDFS_LABEL, StoredQuery, bind_parameters, find_query, paged_rows, query_form,
+                         with_page, with_values)
 from mscev.paths import DEFAULT_RELEASE_DIR
 from mscev.release import CHECKSUMS
 
@@ -428,4 +429,7 @@ def run_remote_query(query: str | StoredQuery, params: dict[str, str] | None, st
     if not isinstance(query, StoredQuery):
         query = find_query(query)
     bindings = bind_parameters(query, params or {}, store)
-    return store.query(with_page(query.text, limit, offset), substitutions=bindings, what=f"query {query.name}")
+    text = with_values(query.text, list(bindings), [tuple(bindings.values())])
+    if query.page_by and limit is not None and limit > PAGE_ROWS:  # as mscev.query.run_query reads a long page
+        return paged_rows(store, text, {"what": f"query {query.name}"}, query.page_by, limit, offset)
+    return store.query(with_page(text, limit, offset, query.page_by), what=f"query {query.name}")
