@@ -226,8 +226,10 @@ def _release_memory_store(result: BuildResult) -> None:
     result.loaded.store = None
 
 
-def _derive(result: BuildResult, store: ox.Store, staging: Path,
-            on_written: Callable[[DerivedGraph, Path], None] = lambda graph, path: None) -> list[Path]:
+OnWritten = Callable[[DerivedGraph, Path], None]  # told of each derived graph's N-Triples file once it is written
+
+
+def _derive(result: BuildResult, store: ox.Store, staging: Path, on_written: OnWritten | None = None) -> list[Path]:
     """_derived_files, timed, with the triples per derived graph kept in ``result``."""
     started = time.perf_counter()
     result.derived, files = _derived_files(store, staging, dump_sorted if result.engine == "fast" else _dump_in_order,
@@ -236,8 +238,7 @@ def _derive(result: BuildResult, store: ox.Store, staging: Path,
     return files
 
 
-def _derived_files(store: ox.Store, folder: Path, dump,
-                   on_written: Callable[[DerivedGraph, Path], None] = lambda graph, path: None
+def _derived_files(store: ox.Store, folder: Path, dump, on_written: OnWritten | None = None
                    ) -> tuple[dict[str, int], list[Path]]:
     """The direct statements and summaries (mscev.derive) into ``store``, and written as NAME.ttl in ``folder``;
     returns the triples per derived graph and each graph's N-Triples file (.NAME.nt in ``folder``, written in a
@@ -251,11 +252,13 @@ def _derived_files(store: ox.Store, folder: Path, dump,
         return counts, [future.result() for future in written]
 
 
-def _write_derived_graph(store: ox.Store, derived: DerivedGraph, folder: Path, dump, on_written) -> Path:
+def _write_derived_graph(store: ox.Store, derived: DerivedGraph, folder: Path, dump,
+                         on_written: OnWritten | None) -> Path:
     """One derived graph as .NAME.nt (returned, and passed to ``on_written``) and as NAME.ttl, in ``folder``."""
     ntriples = folder / f".{derived.name}.nt"
     dump(store, derived.graph, ntriples)
-    on_written(derived, ntriples)
+    if on_written:
+        on_written(derived, ntriples)
     write_derived(derived, ntriples, folder, prefix_map())
     return ntriples
 
@@ -302,13 +305,17 @@ class _DiskStoreLoader:
             except (BrokenPipeError, ValueError):
                 pass
 
-    def wait(self) -> None:
-        """Until every file is loaded and the store is flushed and closed."""
+    def _close_input(self) -> None:
+        """No more files: the loader flushes the store and ends once it has loaded those handed to it."""
         with self.lock:
             try:
                 self.process.stdin.close()
             except BrokenPipeError:
                 pass
+
+    def wait(self) -> None:
+        """Until every file is loaded and the store is flushed and closed."""
+        self._close_input()
         if self.process.wait() != 0:  # the log ends with the loader's exception (a traceback before it)
             log = self.log.read_text(errors="replace")
             if "memory allocation of" in log or "MemoryError" in log or self.process.returncode == -signal.SIGKILL:
@@ -321,11 +328,7 @@ class _DiskStoreLoader:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        if self.process.stdin:
-            try:
-                self.process.stdin.close()
-            except BrokenPipeError:
-                pass
+        self._close_input()
 
 
 def load_disk_store(path: str, files: list[str], parent: int) -> None:
